@@ -1,0 +1,28 @@
+// The xfw command-line tool: each sub-command is a function over the control-plane library.
+#pragma once
+
+#include "control/firewall.hpp"
+
+#include <string>
+#include <vector>
+
+namespace xfw::cli {
+
+// Exit statuses: 0 success, 1 runtime failure (environment, kernel), 2 bad input (nothing
+// changed).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitBadInput = 2;
+
+int report(const Error& error);
+
+int run_rule_command(const Paths& paths, const std::vector<std::string>& args);
+int run_save(const Paths& paths, const std::vector<std::string>& args);
+int run_restore(const Paths& paths, const std::vector<std::string>& args);
+int run_attach(const Paths& paths, const std::vector<std::string>& args);
+int run_detach(const Paths& paths, const std::vector<std::string>& args);
+int run_status(const Paths& paths, const std::vector<std::string>& args);
+int run_reload(const Paths& paths, const std::vector<std::string>& args);
+int run_replay(const Paths& paths, const std::vector<std::string>& args);
+
+}  // namespace xfw::cli

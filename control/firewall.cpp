@@ -1,0 +1,339 @@
+// Orchestration of a ruleset change: identities, compile, verify, counters, state, swap.
+#include "control/firewall.hpp"
+
+#include "control/counter_map.hpp"
+#include "control/loader.hpp"
+#include "control/planner.hpp"
+#include "xdp/codegen.hpp"
+
+#include <bpf/bpf.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace xfw {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr xdp::CounterMode kHostCounters = xdp::CounterMode::PerCpu;
+
+std::string counter_pin(const Paths& p) { return p.bpffs + "/counters"; }
+std::string program_pin(const Paths& p) { return p.bpffs + "/prog"; }
+std::string link_dir(const Paths& p) { return p.bpffs + "/links"; }
+std::string link_pin(const Paths& p, const std::string& ifname) { return link_dir(p) + "/" + ifname; }
+
+bool is_bpffs(const std::string& path) {
+    struct statfs st {};
+    return ::statfs(path.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+uint32_t xdp_flags(AttachMode mode) {
+    switch (mode) {
+        case AttachMode::Native: return XDP_FLAGS_DRV_MODE;
+        case AttachMode::Generic: return XDP_FLAGS_SKB_MODE;
+        case AttachMode::Offload: return XDP_FLAGS_HW_MODE;
+    }
+    return 0;
+}
+
+Expected<Fd> open_pin(const std::string& path) {
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) return runtime_error("cannot open pinned object " + path + ": " + errno_text(errno));
+    return Fd(fd);
+}
+
+// Pins `fd` at `path`, replacing what is there in one step (pin beside it, then rename).
+Status pin_replace(int fd, const std::string& path) {
+    const std::string tmp = path + "_new";  // bpffs reserves names with dots
+    ::unlink(tmp.c_str());
+    if (bpf_obj_pin(fd, tmp.c_str()) != 0)
+        return runtime_error("cannot pin " + tmp + ": " + errno_text(errno));
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return runtime_error("cannot replace " + path + ": " + std::strerror(err));
+    }
+    return {};
+}
+
+}  // namespace
+
+Expected<Firewall> Firewall::open(const Paths& paths) {
+    auto lock = StateLock::acquire(paths.state_dir);
+    if (!lock) return lock.error();
+    auto state = load_state(paths.state_dir);
+    if (!state) return state.error();
+    Firewall fw(paths, std::move(lock).value(), std::move(state).value());
+    return fw;
+}
+
+Status Firewall::ensure_bpffs() const {
+    if (is_bpffs(paths_.bpffs)) return {};
+    const std::string parent = fs::path(paths_.bpffs).parent_path().string();
+    if (!is_bpffs(parent))
+        return runtime_error("no BPF filesystem at " + parent + ": mount one with `mount -t bpf bpf " +
+                             parent + "`, or pass --bpffs DIR with DIR inside a mounted bpffs");
+    if (::mkdir(paths_.bpffs.c_str(), 0700) != 0 && errno != EEXIST)
+        return runtime_error("cannot create " + paths_.bpffs + ": " + std::strerror(errno));
+    return {};
+}
+
+Expected<Fd> Firewall::open_counter_map(bool create) {
+    const std::string pin = counter_pin(paths_);
+    int fd = bpf_obj_get(pin.c_str());
+    if (fd >= 0) {
+        Fd map(fd);
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(map.get(), &info, &len) != 0 || info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
+            info.value_size != sizeof(xdp::CounterValue))
+            return runtime_error(pin + " is not an xfw counter map; remove it or use another --bpffs");
+        return map;
+    }
+    if (!create) return Fd();
+    return create_map(xdp::counter_map_spec(kCounterMapSlots, kHostCounters));
+}
+
+Expected<LoadedRuleset> Firewall::build(const State& state, int counter_map_fd) const {
+    PlanInputs inputs;
+    inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };
+    inputs.resolve_interface = resolve_interface_on_host;
+    inputs.counter_slots = kCounterMapSlots;
+    auto plan = plan_ruleset(state.ruleset, inputs);
+    if (!plan) return plan.error();
+    auto generated = xdp::generate(*plan, xdp::CodegenOptions{kHostCounters});
+    if (!generated) return generated.error();
+    auto prog = load_xdp_program(generated->program, {counter_map_fd});
+    if (!prog) return prog.error();
+    return LoadedRuleset{std::move(prog).value(), static_cast<uint32_t>(generated->program.insns.size())};
+}
+
+Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& attachments) {
+    std::vector<Fd> updated;
+    for (const Attachment& a : attachments) {
+        auto link = open_pin(link_pin(paths_, a.ifname));
+        Status result;
+        if (!link) {
+            result = link.error();
+        } else if (bpf_link_update(link->get(), new_prog_fd, nullptr) != 0) {
+            if (errno == ENOLINK) {
+                // The interface is gone; the link is defunct. Keep the attachment: `xfw reload`
+                // re-attaches when the interface is back.
+                continue;
+            }
+            result = runtime_error("cannot update the XDP program on " + a.ifname + ": " + errno_text(errno));
+        } else {
+            updated.push_back(std::move(link).value());
+            continue;
+        }
+        // Put back the previous program on the links already switched.
+        if (auto old = open_pin(program_pin(paths_)))
+            for (Fd& l : updated) bpf_link_update(l.get(), old->get(), nullptr);
+        return result;
+    }
+    return {};
+}
+
+Status Firewall::pin_program(int prog_fd) { return pin_replace(prog_fd, program_pin(paths_)); }
+
+Status Firewall::commit(Ruleset next) {
+    State candidate = state_;
+    candidate.ruleset = std::move(next);
+    std::vector<uint32_t> fresh = assign_identities(candidate);
+    if (candidate.next_slot > kCounterMapSlots)
+        return bad_input("too many rules: xfw holds at most " +
+                         std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules");
+    XFW_TRY(ensure_bpffs());
+    const bool map_existed = fs::exists(counter_pin(paths_));
+    auto map = open_counter_map(true);
+    if (!map) return map.error();
+    auto loaded = build(candidate, map->get());
+    if (!loaded) return loaded.error();
+
+    XFW_TRY(zero_counters(map->get(), kHostCounters, fresh));
+    if (!map_existed) XFW_TRY(pin_replace(map->get(), counter_pin(paths_)));
+    XFW_TRY(save_state(paths_.state_dir, candidate));
+    if (Status s = swap_links(loaded->program.get(), candidate.attachments); !s) {
+        (void)save_state(paths_.state_dir, state_);
+        return s;
+    }
+    XFW_TRY(pin_program(loaded->program.get()));
+    state_ = std::move(candidate);
+    return {};
+}
+
+Status Firewall::reload() {
+    XFW_TRY(ensure_bpffs());
+    const bool map_existed = fs::exists(counter_pin(paths_));
+    auto map = open_counter_map(true);
+    if (!map) return map.error();
+    auto loaded = build(state_, map->get());
+    if (!loaded) return loaded.error();
+    if (!map_existed) XFW_TRY(pin_replace(map->get(), counter_pin(paths_)));
+    for (const Attachment& a : state_.attachments) {
+        auto link = open_pin(link_pin(paths_, a.ifname));
+        if (link && bpf_link_update(link->get(), loaded->program.get(), nullptr) == 0) continue;
+        // No link (bpffs emptied by a reboot) or a defunct one: attach afresh.
+        ::unlink(link_pin(paths_, a.ifname).c_str());
+        uint32_t ifindex = if_nametoindex(a.ifname.c_str());
+        if (ifindex == 0) {
+            fprintf(stderr, "xfw: warning: %s does not exist; it stays configured and is attached by the "
+                            "next reload once it exists\n", a.ifname.c_str());
+            continue;
+        }
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(a.mode));
+        int fd = bpf_link_create(loaded->program.get(), static_cast<int>(ifindex), BPF_XDP, &opts);
+        if (fd < 0) return runtime_error("cannot attach to " + a.ifname + ": " + errno_text(errno));
+        Fd new_link(fd);
+        std::error_code ec;
+        fs::create_directories(link_dir(paths_), ec);
+        XFW_TRY(pin_replace(new_link.get(), link_pin(paths_, a.ifname)));
+    }
+    return pin_program(loaded->program.get());
+}
+
+Status Firewall::attach(const std::string& ifname, AttachMode mode) {
+    const uint32_t ifindex = if_nametoindex(ifname.c_str());
+    if (ifindex == 0) return bad_input("interface \"" + ifname + "\" does not exist (see `ip link`)");
+    if (mode == AttachMode::Offload)
+        return bad_input("--mode offload: this build attaches native or generic XDP only");
+    for (const Attachment& a : state_.attachments)
+        if (a.ifname == ifname)
+            return bad_input(ifname + " is already attached (" + to_string(a.mode) +
+                             "); run `xfw detach " + ifname + "` first to change the mode");
+    XFW_TRY(ensure_bpffs());
+    const bool map_existed = fs::exists(counter_pin(paths_));
+    auto map = open_counter_map(true);
+    if (!map) return map.error();
+    State candidate = state_;
+    candidate.attachments.push_back({ifname, mode});
+    auto loaded = build(candidate, map->get());
+    if (!loaded) return loaded.error();
+
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(mode));
+    int fd = bpf_link_create(loaded->program.get(), static_cast<int>(ifindex), BPF_XDP, &opts);
+    if (fd < 0) {
+        int err = errno;
+        if (err == EBUSY || err == EEXIST)
+            return bad_input(ifname + " already has an XDP program that is not xfw's; remove it with "
+                             "`ip link set dev " + ifname + " xdp off` (or xdp-loader unload) first");
+        if (err == EOPNOTSUPP || err == EINVAL)
+            return bad_input(ifname + ": the driver cannot run XDP in " + to_string(mode) +
+                             " mode (" + errno_text(err) + "); try --mode generic");
+        return runtime_error("cannot attach to " + ifname + ": " + errno_text(err));
+    }
+    Fd link(fd);
+    if (!map_existed) XFW_TRY(pin_replace(map->get(), counter_pin(paths_)));
+    std::error_code ec;
+    fs::create_directories(link_dir(paths_), ec);
+    XFW_TRY(pin_replace(link.get(), link_pin(paths_, ifname)));
+    // Every interface runs the same program generation.
+    if (Status s = swap_links(loaded->program.get(), state_.attachments); !s) {
+        bpf_link_detach(link.get());
+        ::unlink(link_pin(paths_, ifname).c_str());
+        return s;
+    }
+    XFW_TRY(save_state(paths_.state_dir, candidate));
+    XFW_TRY(pin_program(loaded->program.get()));
+    state_ = std::move(candidate);
+    return {};
+}
+
+Status Firewall::detach(const std::string& ifname) {
+    auto it = std::find_if(state_.attachments.begin(), state_.attachments.end(),
+                           [&](const Attachment& a) { return a.ifname == ifname; });
+    if (it == state_.attachments.end()) return bad_input(ifname + " is not attached (see `xfw status`)");
+    const std::string pin = link_pin(paths_, ifname);
+    if (auto link = open_pin(pin)) bpf_link_detach(link->get());
+    ::unlink(pin.c_str());
+    State candidate = state_;
+    candidate.attachments.erase(candidate.attachments.begin() + (it - state_.attachments.begin()));
+    XFW_TRY(save_state(paths_.state_dir, candidate));
+    state_ = std::move(candidate);
+    return {};
+}
+
+std::vector<AttachmentStatus> Firewall::attachment_status() const {
+    std::vector<AttachmentStatus> out;
+    for (const Attachment& a : state_.attachments) {
+        AttachmentStatus s{a};
+        s.ifindex = if_nametoindex(a.ifname.c_str());
+        auto link = open_pin(link_pin(paths_, a.ifname));
+        if (!link) {
+            s.problem = "no pinned link (run `xfw reload`)";
+        } else {
+            bpf_link_info info{};
+            uint32_t len = sizeof(info);
+            if (bpf_obj_get_info_by_fd(link->get(), &info, &len) == 0) {
+                s.prog_id = info.prog_id;
+                s.live = info.xdp.ifindex != 0;
+                if (!s.live) s.problem = "interface gone (run `xfw reload` when it is back)";
+            }
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+Status Firewall::refresh_counters() {
+    raw_.clear();
+    if (!is_bpffs(paths_.bpffs) || !fs::exists(counter_pin(paths_))) return {};
+    auto map = open_counter_map(false);
+    if (!map) return map.error();
+    if (!map->valid()) return {};
+    auto values = read_counters(map->get(), kHostCounters, std::max(state_.next_slot, xdp::kFirstRuleSlot));
+    if (!values) return values.error();
+    raw_ = std::move(values).value();
+    return {};
+}
+
+RuleCounters Firewall::slot_counters(uint32_t slot) const {
+    RuleCounters c;
+    if (slot < raw_.size()) c.raw = raw_[slot];
+    c.shown = c.raw;
+    if (auto it = state_.zero_baseline.find(slot); it != state_.zero_baseline.end()) {
+        // A raw value below the baseline means the map was recreated (reboot): show it as is.
+        if (c.raw.packets >= it->second.packets && c.raw.bytes >= it->second.bytes) {
+            c.shown.packets -= it->second.packets;
+            c.shown.bytes -= it->second.bytes;
+        }
+    }
+    return c;
+}
+
+Expected<RuleCounters> Firewall::rule_counters(const Rule& rule) const {
+    auto it = state_.slot_of_rule.find(rule.id);
+    if (it == state_.slot_of_rule.end()) return runtime_error("internal: rule without a counter slot");
+    return slot_counters(it->second);
+}
+
+Status Firewall::zero(const std::optional<std::string>& chain) {
+    XFW_TRY(refresh_counters());
+    State candidate = state_;
+    auto set_baseline = [&](uint32_t slot) {
+        candidate.zero_baseline[slot] = slot < raw_.size() ? raw_[slot] : xdp::CounterValue{};
+    };
+    for (const Chain& c : state_.ruleset.chains) {
+        if (chain && c.name != *chain) continue;
+        for (const Rule& r : c.rules) set_baseline(state_.slot_of_rule.at(r.id));
+        if (c.name == kInputChain) set_baseline(xdp::kSlotPolicyInput);
+    }
+    if (!chain) {
+        set_baseline(xdp::kSlotError);
+        set_baseline(xdp::kSlotNonIp);
+    }
+    XFW_TRY(save_state(paths_.state_dir, candidate));
+    state_ = std::move(candidate);
+    return {};
+}
+
+}  // namespace xfw

@@ -1,0 +1,85 @@
+// The control plane library: one object per xfw invocation that holds the state lock, the
+// persisted ruleset and the pinned data-plane objects, and turns ruleset changes into a new
+// program swapped atomically into every attached interface. The CLI is a thin layer on this.
+#pragma once
+
+#include "control/fd.hpp"
+#include "control/state_store.hpp"
+#include "xdp/error.hpp"
+#include "xdp/maps.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xfw {
+
+struct Paths {
+    std::string bpffs = "/sys/fs/bpf/xfw";
+    std::string state_dir = "/var/lib/xfw";
+};
+
+struct RuleCounters {
+    xdp::CounterValue shown;  // since the last -Z
+    xdp::CounterValue raw;    // since the rule was created (never reset)
+};
+
+struct AttachmentStatus {
+    Attachment attachment;
+    bool live = false;        // the pinned link still exists and the interface is there
+    uint32_t ifindex = 0;
+    uint32_t prog_id = 0;
+    std::string problem;      // why it is not live
+};
+
+// A compiled, loaded (verified) program and the counter map it uses.
+struct LoadedRuleset {
+    Fd program;
+    uint32_t instruction_count = 0;
+};
+
+class Firewall {
+public:
+    // Takes the state lock (waits for other xfw invocations) and reads the state.
+    static Expected<Firewall> open(const Paths& paths);
+
+    const State& state() const { return state_; }
+    const Paths& paths() const { return paths_; }
+
+    // Makes `next` the ruleset: compiles and verifies it first (nothing changes if that fails),
+    // keeps the ids and counters of rules it still contains, then swaps the program into every
+    // attached interface.
+    Status commit(Ruleset next);
+
+    // Recompiles the stored ruleset and re-attaches every interface (after a reboot, or when
+    // interfaces named by -i appeared).
+    Status reload();
+
+    Status attach(const std::string& ifname, AttachMode mode);
+    Status detach(const std::string& ifname);
+    std::vector<AttachmentStatus> attachment_status() const;
+
+    // Counters per rule id, and the fixed slots (policy, errors, non-IP).
+    Expected<RuleCounters> rule_counters(const Rule& rule) const;
+    RuleCounters slot_counters(uint32_t slot) const;
+    Status refresh_counters();
+    // -Z: what is shown starts again from zero; the raw counts are kept.
+    Status zero(const std::optional<std::string>& chain);
+
+private:
+    Firewall(Paths paths, StateLock lock, State state)
+        : paths_(std::move(paths)), lock_(std::move(lock)), state_(std::move(state)) {}
+
+    Status ensure_bpffs() const;
+    Expected<Fd> open_counter_map(bool create);
+    Expected<LoadedRuleset> build(const State& state, int counter_map_fd) const;
+    Status swap_links(int new_prog_fd, const std::vector<Attachment>& attachments);
+    Status pin_program(int prog_fd);
+
+    Paths paths_;
+    StateLock lock_;
+    State state_;
+    std::vector<xdp::CounterValue> raw_;  // last read of the counter map
+};
+
+}  // namespace xfw

@@ -1,0 +1,172 @@
+// Planner: rules to tests, chains to a flat list of steps.
+#include "control/planner.hpp"
+
+#include <net/if.h>
+
+#include <algorithm>
+
+namespace xfw {
+
+namespace {
+
+using xdp::Test;
+
+xdp::TestPrefix prefix_test(const Negatable<Cidr>& cidr, xdp::Direction dir) {
+    xdp::TestPrefix t;
+    t.dir = dir;
+    t.v6 = cidr.value.family == Family::V6;
+    t.net = cidr.value.bytes;
+    t.prefix_len = cidr.value.prefix_len;
+    t.invert = cidr.invert;
+    return t;
+}
+
+xdp::TestPorts port_test(uint8_t proto, xdp::TestPorts::Which which, const Negatable<PortRange>& range) {
+    return xdp::TestPorts{proto, which, {{range.value.first, range.value.last}}, range.invert};
+}
+
+}  // namespace
+
+std::optional<std::vector<Test>> lower_rule_tests(const Rule& rule, const PlanInputs& inputs) {
+    std::vector<Test> tests;
+    const Family family = rule.family();
+    bool family_implied = false;
+
+    if (rule.in_interface) {
+        xdp::TestIfindex t{inputs.resolve_interface(rule.in_interface->value), rule.in_interface->invert};
+        tests.push_back(std::move(t));
+    }
+    uint8_t protocol = 0;
+    if (rule.protocol) {
+        protocol = rule.protocol->value;
+        if (protocol == 0 && rule.protocol->invert) return std::nullopt;  // "! -p all"
+        if (protocol != 0) tests.push_back(xdp::TestProtocol{protocol, rule.protocol->invert});
+    }
+    if (rule.source) {
+        tests.push_back(prefix_test(*rule.source, xdp::Direction::Source));
+        family_implied = true;
+    }
+    if (rule.destination) {
+        tests.push_back(prefix_test(*rule.destination, xdp::Direction::Destination));
+        family_implied = true;
+    }
+    if (rule.fragment_invert) tests.push_back(xdp::TestFragment{*rule.fragment_invert});
+
+    using Which = xdp::TestPorts::Which;
+    for (const MatchModule& m : rule.matches) {
+        if (const auto* tcp = std::get_if<TcpMatch>(&m)) {
+            if (tcp->sport) tests.push_back(port_test(proto::kTcp, Which::Source, *tcp->sport));
+            if (tcp->dport) tests.push_back(port_test(proto::kTcp, Which::Destination, *tcp->dport));
+            if (tcp->flags)
+                tests.push_back(xdp::TestTcpFlags{tcp->flags->value.mask, tcp->flags->value.comp,
+                                                  tcp->flags->invert});
+        } else if (const auto* udp = std::get_if<UdpMatch>(&m)) {
+            if (udp->sport) tests.push_back(port_test(proto::kUdp, Which::Source, *udp->sport));
+            if (udp->dport) tests.push_back(port_test(proto::kUdp, Which::Destination, *udp->dport));
+        } else if (const auto* icmp = std::get_if<IcmpMatch>(&m)) {
+            tests.push_back(xdp::TestIcmp{icmp->v6, icmp->any, icmp->type, icmp->code_min,
+                                          icmp->code_max, icmp->invert});
+            family_implied = true;
+        } else if (const auto* mp = std::get_if<MultiportMatch>(&m)) {
+            xdp::TestPorts t;
+            t.proto = protocol;
+            t.which = mp->direction == MultiportMatch::Direction::Source        ? Which::Source
+                      : mp->direction == MultiportMatch::Direction::Destination ? Which::Destination
+                                                                                : Which::Either;
+            for (const PortRange& r : mp->ports) t.ranges.push_back({r.first, r.last});
+            t.invert = mp->invert;
+            tests.push_back(std::move(t));
+        }
+        // CommentMatch: no test.
+    }
+    if (family != Family::Any && !family_implied)
+        tests.insert(tests.begin(), xdp::TestFamily{family == Family::V6});
+    return tests;
+}
+
+namespace {
+
+struct Flattener {
+    const Ruleset& ruleset;
+    const PlanInputs& inputs;
+    xdp::Plan plan;
+
+    uint32_t next_index() const { return static_cast<uint32_t>(plan.steps.size()); }
+
+    // Emits `chain`; RETURN steps are appended to `returns` for the caller to patch.
+    Status emit_chain(const Chain& chain, std::vector<uint32_t>& returns, int depth) {
+        if (depth > 64) return bad_input("user chains nest deeper than 64 levels");
+        for (size_t i = 0; i < chain.rules.size(); ++i) {
+            const Rule& rule = chain.rules[i];
+            auto tests = lower_rule_tests(rule, inputs);
+            if (!tests) continue;  // can never match: no code, its counter stays at zero
+            const uint32_t index = next_index();
+            xdp::Step step;
+            step.tests = std::move(*tests);
+            step.counter = inputs.slot_of(rule);
+            step.origin = chain.name + " rule " + std::to_string(i + 1);
+            step.on_miss = index + 1;
+            switch (rule.target.kind) {
+                case Target::Kind::Accept: step.on_match = {xdp::Action::Kind::Pass, 0}; break;
+                case Target::Kind::Drop: step.on_match = {xdp::Action::Kind::Drop, 0}; break;
+                case Target::Kind::None: step.on_match = {xdp::Action::Kind::Goto, index + 1}; break;
+                case Target::Kind::Return:
+                    step.on_match = {xdp::Action::Kind::Goto, 0};
+                    returns.push_back(index);
+                    break;
+                case Target::Kind::Jump:
+                    step.on_match = {xdp::Action::Kind::Goto, index + 1};
+                    break;
+            }
+            plan.steps.push_back(std::move(step));
+            if (rule.target.kind != Target::Kind::Jump) continue;
+
+            const Chain* callee = ruleset.find(rule.target.chain);
+            if (!callee) return bad_input("rule " + std::to_string(i + 1) + " in chain " + chain.name +
+                                          " jumps to missing chain " + rule.target.chain);
+            std::vector<uint32_t> callee_returns;
+            XFW_TRY(emit_chain(*callee, callee_returns, depth + 1));
+            const uint32_t after = next_index();
+            plan.steps[index].on_miss = after;
+            for (uint32_t r : callee_returns) plan.steps[r].on_match.target = after;
+        }
+        return {};
+    }
+};
+
+}  // namespace
+
+Expected<xdp::Plan> plan_ruleset(const Ruleset& ruleset, const PlanInputs& inputs) {
+    const Chain* input = ruleset.find(kInputChain);
+    if (!input) return runtime_error("internal: ruleset has no INPUT chain");
+    Flattener f{ruleset, inputs, {}};
+    std::vector<uint32_t> returns;
+    XFW_TRY(f.emit_chain(*input, returns, 0));
+    const uint32_t policy_index = f.next_index();
+    for (uint32_t r : returns) f.plan.steps[r].on_match.target = policy_index;
+
+    xdp::Step policy;
+    policy.counter = xdp::kSlotPolicyInput;
+    policy.origin = "INPUT policy";
+    policy.on_match = {input->policy == Target::Kind::Drop ? xdp::Action::Kind::Drop : xdp::Action::Kind::Pass, 0};
+    policy.on_miss = policy_index;
+    f.plan.steps.push_back(std::move(policy));
+    f.plan.counter_slots = inputs.counter_slots;
+    return std::move(f.plan);
+}
+
+std::vector<uint32_t> resolve_interface_on_host(const std::string& name) {
+    std::vector<uint32_t> out;
+    const bool wildcard = !name.empty() && name.back() == '+';
+    const std::string prefix = wildcard ? name.substr(0, name.size() - 1) : name;
+    if (struct if_nameindex* list = if_nameindex()) {
+        for (auto* it = list; it->if_index != 0; ++it) {
+            std::string n = it->if_name;
+            if (wildcard ? n.compare(0, prefix.size(), prefix) == 0 : n == name) out.push_back(it->if_index);
+        }
+        if_freenameindex(list);
+    }
+    return out;
+}
+
+}  // namespace xfw

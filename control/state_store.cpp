@@ -1,0 +1,221 @@
+// State persistence: JSON with each rule stored as its iptables-save text (the parser and
+// printer round-trip exactly, so the rule model needs no second serialisation).
+#include "control/state_store.hpp"
+
+#include "control/rule_parser.hpp"
+#include "control/restore_file.hpp"
+#include "control/rule_printer.hpp"
+#include "xdp/plan.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace xfw {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char* to_string(AttachMode mode) {
+    switch (mode) {
+        case AttachMode::Native: return "native";
+        case AttachMode::Generic: return "generic";
+        case AttachMode::Offload: return "offload";
+    }
+    return "?";
+}
+
+std::optional<AttachMode> parse_attach_mode(const std::string& text) {
+    if (text == "native" || text == "drv") return AttachMode::Native;
+    if (text == "generic" || text == "skb") return AttachMode::Generic;
+    if (text == "offload" || text == "hw") return AttachMode::Offload;
+    return std::nullopt;
+}
+
+namespace {
+
+Status ensure_dir(const std::string& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return runtime_error("cannot create state directory " + dir + ": " + ec.message() +
+                                 " (choose another with --state-dir)");
+    return {};
+}
+
+const char* policy_name(Target::Kind k) { return k == Target::Kind::Drop ? "DROP" : "ACCEPT"; }
+
+}  // namespace
+
+Expected<StateLock> StateLock::acquire(const std::string& state_dir) {
+    XFW_TRY(ensure_dir(state_dir));
+    std::string path = state_dir + "/lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    Fd owned(fd);
+    while (::flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) return runtime_error("cannot lock " + path + ": " + std::strerror(errno));
+    }
+    return StateLock(std::move(owned));
+}
+
+Expected<State> load_state(const std::string& state_dir) {
+    const std::string path = state_dir + "/state.json";
+    State state;
+    std::ifstream in(path);
+    if (!in) {
+        if (!fs::exists(path)) return state;
+        return runtime_error("cannot read " + path);
+    }
+    json j;
+    try {
+        j = json::parse(in);
+        state.ruleset.chains.clear();
+        for (const json& c : j.at("chains")) {
+            Chain chain;
+            chain.name = c.at("name").get<std::string>();
+            chain.builtin = c.at("builtin").get<bool>();
+            chain.policy = c.value("policy", "ACCEPT") == "DROP" ? Target::Kind::Drop : Target::Kind::Accept;
+            for (const json& r : c.at("rules")) {
+                auto spec = r.at("spec").get<std::string>();
+                auto tokens = split_restore_line_checked(spec);
+                if (!tokens) return runtime_error(path + ": rule \"" + spec + "\": " + tokens.error().message);
+                auto rule = parse_rule(*tokens);
+                if (!rule) return runtime_error(path + ": rule \"" + spec + "\": " + rule.error().message);
+                rule->id = r.at("id").get<uint64_t>();
+                state.slot_of_rule[rule->id] = r.at("slot").get<uint32_t>();
+                chain.rules.push_back(std::move(rule).value());
+            }
+            state.ruleset.chains.push_back(std::move(chain));
+        }
+        state.next_slot = j.at("next_slot").get<uint32_t>();
+        state.next_rule_id = j.at("next_rule_id").get<uint64_t>();
+        state.free_slots = j.at("free_slots").get<std::vector<uint32_t>>();
+        for (const json& a : j.at("attachments")) {
+            auto mode = parse_attach_mode(a.at("mode").get<std::string>());
+            if (!mode) return runtime_error(path + ": unknown attach mode");
+            state.attachments.push_back({a.at("ifname").get<std::string>(), *mode});
+        }
+        for (const json& z : j.at("zero_baseline"))
+            state.zero_baseline[z.at(0).get<uint32_t>()] = {z.at(1).get<uint64_t>(), z.at(2).get<uint64_t>()};
+    } catch (const json::exception& e) {
+        return runtime_error(path + " is damaged (" + e.what() + "); restore it from a backup or remove it "
+                             "to start from an empty ruleset");
+    }
+    return state;
+}
+
+Status save_state(const std::string& state_dir, const State& state) {
+    XFW_TRY(ensure_dir(state_dir));
+    json j;
+    j["version"] = 1;
+    j["chains"] = json::array();
+    for (const Chain& c : state.ruleset.chains) {
+        json chain{{"name", c.name}, {"builtin", c.builtin}, {"policy", policy_name(c.policy)}, {"rules", json::array()}};
+        for (const Rule& r : c.rules)
+            chain["rules"].push_back({{"id", r.id}, {"slot", state.slot_of_rule.at(r.id)}, {"spec", format_rule_spec(r)}});
+        j["chains"].push_back(std::move(chain));
+    }
+    j["next_slot"] = state.next_slot;
+    j["next_rule_id"] = state.next_rule_id;
+    j["free_slots"] = state.free_slots;
+    j["attachments"] = json::array();
+    for (const Attachment& a : state.attachments)
+        j["attachments"].push_back({{"ifname", a.ifname}, {"mode", to_string(a.mode)}});
+    j["zero_baseline"] = json::array();
+    for (const auto& [slot, v] : state.zero_baseline) j["zero_baseline"].push_back({slot, v.packets, v.bytes});
+
+    const std::string path = state_dir + "/state.json";
+    const std::string tmp = path + ".tmp";
+    const std::string text = j.dump(1) + "\n";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+    Fd owned(fd);
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+        done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) return runtime_error("cannot sync " + tmp + ": " + std::strerror(errno));
+    owned.reset();
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+        return runtime_error("cannot replace " + path + ": " + std::strerror(errno));
+    // Make the rename itself durable.
+    if (int dfd = ::open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return {};
+}
+
+void carry_identities(const Ruleset& current, Ruleset& next) {
+    std::set<uint64_t> taken;
+    for (const Chain& c : next.chains)
+        for (const Rule& r : c.rules)
+            if (r.id != 0) taken.insert(r.id);
+    for (Chain& c : next.chains) {
+        const Chain* old = current.find(c.name);
+        if (!old) continue;
+        // First unused equal rule: duplicates pair up in order, moved rules are still found.
+        for (Rule& r : c.rules) {
+            if (r.id != 0) continue;
+            for (const Rule& candidate : old->rules) {
+                if (candidate == r && !taken.count(candidate.id)) {
+                    r.id = candidate.id;
+                    taken.insert(r.id);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+std::vector<uint32_t> assign_identities(State& state) {
+    std::set<uint64_t> live;
+    for (Chain& c : state.ruleset.chains)
+        for (Rule& r : c.rules)
+            if (r.id != 0) live.insert(r.id);
+    // Release slots of rules that are gone (reused only by a later transaction, so the program
+    // being replaced can no longer be counting into them).
+    std::vector<uint32_t> released;
+    for (auto it = state.slot_of_rule.begin(); it != state.slot_of_rule.end();) {
+        if (live.count(it->first)) {
+            ++it;
+            continue;
+        }
+        released.push_back(it->second);
+        state.zero_baseline.erase(it->second);
+        it = state.slot_of_rule.erase(it);
+    }
+    std::vector<uint32_t> fresh;
+    for (Chain& c : state.ruleset.chains)
+        for (Rule& r : c.rules) {
+            if (r.id != 0) continue;
+            r.id = state.next_rule_id++;
+            uint32_t slot;
+            if (!state.free_slots.empty()) {
+                slot = state.free_slots.front();
+                state.free_slots.erase(state.free_slots.begin());
+            } else {
+                slot = std::max(state.next_slot, xdp::kFirstRuleSlot);
+                state.next_slot = slot + 1;
+            }
+            state.slot_of_rule[r.id] = slot;
+            fresh.push_back(slot);
+        }
+    state.free_slots.insert(state.free_slots.end(), released.begin(), released.end());
+    return fresh;
+}
+
+}  // namespace xfw

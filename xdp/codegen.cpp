@@ -1,0 +1,279 @@
+// Code generation for a Plan. Each step becomes: its tests (each jumps to the miss target on
+// failure), a counter update, and its action. Tests read only the stack metadata that the
+// parser prologue filled in (see packet_meta.hpp).
+#include "xdp/codegen.hpp"
+
+#include "xdp/packet_meta.hpp"
+#include "xdp/packet_parser.hpp"
+
+#include <linux/in.h>
+#include <linux/in6.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+namespace xfw::xdp {
+
+using namespace bpf;
+
+MapSpec counter_map_spec(uint32_t slots, CounterMode mode) {
+    MapSpec spec;
+    spec.name = kCounterMapName;
+    spec.type = mode == CounterMode::PerCpu ? BPF_MAP_TYPE_PERCPU_ARRAY : BPF_MAP_TYPE_ARRAY;
+    spec.key_size = 4;
+    spec.value_size = sizeof(CounterValue);
+    spec.max_entries = slots;
+    return spec;
+}
+
+namespace {
+
+// The u32 the eBPF machine (little endian) loads from 4 network-order bytes.
+int32_t load_u32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return static_cast<int32_t>(v);
+}
+
+struct Generator {
+    Emitter e;
+    const Plan& plan;
+    const CodegenOptions& options;
+    std::vector<Label> step_labels;
+
+    // Bumps counter `slot` by one packet and R9 bytes. Clobbers R0-R5.
+    void count(uint32_t slot) {
+        Label skip = e.new_label();
+        e.emit(st_imm(BPF_W, R10, meta::kMapKey, static_cast<int32_t>(slot)));
+        e.load_map(R1, kCounterMapIndex);
+        e.emit(mov64_reg(R2, R10));
+        e.emit(alu64_imm(BPF_ADD, R2, meta::kMapKey));
+        e.emit(call_helper(BPF_FUNC_map_lookup_elem));
+        e.jump_if_imm(BPF_JEQ, R0, 0, skip);
+        if (options.counters == CounterMode::PerCpu) {
+            e.emit(ldx(BPF_DW, R1, R0, offsetof(CounterValue, packets)));
+            e.emit(alu64_imm(BPF_ADD, R1, 1));
+            e.emit(stx(BPF_DW, R0, R1, offsetof(CounterValue, packets)));
+            e.emit(ldx(BPF_DW, R1, R0, offsetof(CounterValue, bytes)));
+            e.emit(alu64_reg(BPF_ADD, R1, R9));
+            e.emit(stx(BPF_DW, R0, R1, offsetof(CounterValue, bytes)));
+        } else {
+            e.emit(mov64_imm(R1, 1));
+            e.emit(atomic_add(BPF_DW, R0, R1, offsetof(CounterValue, packets)));
+            e.emit(atomic_add(BPF_DW, R0, R9, offsetof(CounterValue, bytes)));
+        }
+        e.bind(skip);
+    }
+
+    void verdict(uint32_t xdp_action) {
+        e.emit(mov64_imm(R0, static_cast<int32_t>(xdp_action)));
+        e.emit(exit_insn());
+    }
+
+    void require_u8(int16_t field, int32_t value, Label fail) {
+        e.emit(ldx(BPF_B, R1, R10, field));
+        e.jump_if_imm(BPF_JNE, R1, value, fail);
+    }
+
+    // A test with a precondition (jumps to `fail` when unmet, inverted or not) and a
+    // condition; `emit_condition(on_false)` falls through when the condition holds.
+    template <class Pre, class Cond>
+    void test(bool invert, Label fail, Pre&& precondition, Cond&& emit_condition) {
+        precondition();
+        if (!invert) {
+            emit_condition(fail);
+            return;
+        }
+        Label holds_not = e.new_label();
+        emit_condition(holds_not);
+        e.jump(fail);
+        e.bind(holds_not);
+    }
+
+    void emit_test(const TestFamily& t, Label fail) {
+        require_u8(meta::kL3, t.v6 ? meta::kL3Ipv6 : meta::kL3Ipv4, fail);
+    }
+
+    void emit_test(const TestPrefix& t, Label fail) {
+        int16_t base = t.dir == Direction::Source ? meta::kSrc : meta::kDst;
+        test(t.invert, fail,
+             [&] { require_u8(meta::kL3, t.v6 ? meta::kL3Ipv6 : meta::kL3Ipv4, fail); },
+             [&](Label on_false) {
+                 int bits = t.prefix_len;
+                 for (int16_t word = 0; bits > 0; ++word, bits -= 32) {
+                     uint8_t net[4], mask[4];
+                     for (int i = 0; i < 4; ++i) {
+                         int bit_index = std::min(std::max(bits - 8 * i, 0), 8);
+                         mask[i] = static_cast<uint8_t>(0xff00 >> bit_index);
+                         net[i] = t.net[word * 4 + i] & mask[i];
+                     }
+                     e.emit(ldx(BPF_W, R1, R10, static_cast<int16_t>(base + 4 * word)));
+                     if (bits < 32) e.emit(alu32_imm(BPF_AND, R1, load_u32(mask)));
+                     e.jump_if_imm(BPF_JNE, R1, load_u32(net), on_false, /*wide=*/false);
+                 }
+             });
+    }
+
+    void emit_test(const TestProtocol& t, Label fail) {
+        test(t.invert, fail, [&] { require_u8(meta::kProtoKnown, 1, fail); },
+             [&](Label on_false) {
+                 e.emit(ldx(BPF_B, R1, R10, meta::kProto));
+                 e.jump_if_imm(BPF_JNE, R1, t.proto, on_false);
+             });
+    }
+
+    void l4_precondition(uint8_t proto, Label fail) {
+        require_u8(meta::kL4Ok, 1, fail);
+        require_u8(meta::kProto, proto, fail);
+    }
+
+    // Falls through when the port in R1 lies in one of `ranges`, else jumps to on_false.
+    void port_in_ranges(Reg port, const std::vector<std::array<uint16_t, 2>>& ranges, Label on_false,
+                        Label matched) {
+        for (const auto& r : ranges) {
+            if (r[0] == r[1]) {
+                e.jump_if_imm(BPF_JEQ, port, r[0], matched);
+                continue;
+            }
+            Label next = e.new_label();
+            if (r[0] > 0) e.jump_if_imm(BPF_JLT, port, r[0], next);
+            e.jump_if_imm(BPF_JLE, port, r[1], matched);
+            e.bind(next);
+        }
+        e.jump(on_false);
+    }
+
+    void emit_test(const TestPorts& t, Label fail) {
+        test(t.invert, fail, [&] { l4_precondition(t.proto, fail); },
+             [&](Label on_false) {
+                 Label matched = e.new_label();
+                 if (t.which == TestPorts::Which::Either) {
+                     Label try_dport = e.new_label();
+                     e.emit(ldx(BPF_W, R1, R10, meta::kSport));
+                     port_in_ranges(R1, t.ranges, try_dport, matched);
+                     e.bind(try_dport);
+                     e.emit(ldx(BPF_W, R1, R10, meta::kDport));
+                     port_in_ranges(R1, t.ranges, on_false, matched);
+                 } else {
+                     e.emit(ldx(BPF_W, R1, R10,
+                                t.which == TestPorts::Which::Source ? meta::kSport : meta::kDport));
+                     port_in_ranges(R1, t.ranges, on_false, matched);
+                 }
+                 e.bind(matched);
+             });
+    }
+
+    void emit_test(const TestTcpFlags& t, Label fail) {
+        test(t.invert, fail, [&] { l4_precondition(IPPROTO_TCP, fail); },
+             [&](Label on_false) {
+                 e.emit(ldx(BPF_B, R1, R10, meta::kTcpFlags));
+                 e.emit(alu32_imm(BPF_AND, R1, t.mask));
+                 e.jump_if_imm(BPF_JNE, R1, t.comp, on_false);
+             });
+    }
+
+    void emit_test(const TestIcmp& t, Label fail) {
+        test(t.invert, fail,
+             [&] {
+                 require_u8(meta::kL3, t.v6 ? meta::kL3Ipv6 : meta::kL3Ipv4, fail);
+                 l4_precondition(t.v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, fail);
+             },
+             [&](Label on_false) {
+                 if (t.any) return;
+                 e.emit(ldx(BPF_B, R1, R10, meta::kIcmpType));
+                 e.jump_if_imm(BPF_JNE, R1, t.type, on_false);
+                 if (t.code_min == 0 && t.code_max == 0xff) return;
+                 e.emit(ldx(BPF_B, R1, R10, meta::kIcmpCode));
+                 if (t.code_min > 0) e.jump_if_imm(BPF_JLT, R1, t.code_min, on_false);
+                 if (t.code_max < 0xff) e.jump_if_imm(BPF_JGT, R1, t.code_max, on_false);
+             });
+    }
+
+    void emit_test(const TestFragment& t, Label fail) {
+        test(t.invert, fail,
+             [&] {
+                 e.emit(ldx(BPF_B, R1, R10, meta::kL3));
+                 e.jump_if_imm(BPF_JEQ, R1, meta::kL3None, fail);
+             },
+             [&](Label on_false) { require_u8(meta::kFragment, 1, on_false); });
+    }
+
+    void emit_test(const TestIfindex& t, Label fail) {
+        test(t.invert, fail, [] {},
+             [&](Label on_false) {
+                 Label matched = e.new_label();
+                 e.emit(ldx(BPF_W, R1, R10, meta::kIfindex));
+                 for (uint32_t ifindex : t.ifindexes)
+                     e.jump_if_imm(BPF_JEQ, R1, static_cast<int32_t>(ifindex), matched);
+                 e.jump(on_false);
+                 e.bind(matched);
+             });
+    }
+
+    ParserFeatures features() const {
+        ParserFeatures f{.l4 = false, .ifindex = false};
+        for (const Step& s : plan.steps)
+            for (const Test& t : s.tests) {
+                if (std::holds_alternative<TestPorts>(t) || std::holds_alternative<TestTcpFlags>(t) ||
+                    std::holds_alternative<TestIcmp>(t))
+                    f.l4 = true;
+                if (std::holds_alternative<TestIfindex>(t)) f.ifindex = true;
+            }
+        return f;
+    }
+
+    Expected<GeneratedProgram> run() {
+        if (plan.steps.empty() || !plan.steps.back().tests.empty() ||
+            plan.steps.back().on_match.kind == Action::Kind::Goto)
+            return runtime_error("internal: a plan must end with an unconditional verdict");
+        Label non_ip = e.new_label();
+        emit_packet_parser(e, features(), ParserExits{non_ip});
+
+        e.set_origin("error counter");
+        Label no_error = e.new_label();
+        e.emit(ldx(BPF_W, R1, R10, meta::kError));
+        e.jump_if_imm(BPF_JEQ, R1, 0, no_error);
+        count(kSlotError);
+        e.bind(no_error);
+
+        for (size_t i = 0; i < plan.steps.size(); ++i) step_labels.push_back(e.new_label());
+        for (size_t i = 0; i < plan.steps.size(); ++i) {
+            const Step& s = plan.steps[i];
+            if (s.on_miss >= plan.steps.size() ||
+                (s.on_match.kind == Action::Kind::Goto && s.on_match.target >= plan.steps.size()))
+                return runtime_error("internal: plan step " + std::to_string(i) + " jumps out of range");
+            e.set_origin(s.origin);
+            e.bind(step_labels[i]);
+            Label miss = step_labels[s.on_miss];
+            for (const Test& t : s.tests) std::visit([&](const auto& test) { emit_test(test, miss); }, t);
+            if (s.counter != kNoCounter) count(s.counter);
+            switch (s.on_match.kind) {
+                case Action::Kind::Pass: verdict(XDP_PASS); break;
+                case Action::Kind::Drop: verdict(XDP_DROP); break;
+                case Action::Kind::Goto:
+                    if (s.on_match.target != i + 1) e.jump(step_labels[s.on_match.target]);
+                    break;
+            }
+        }
+
+        e.set_origin("non-IP frames");
+        e.bind(non_ip);
+        count(kSlotNonIp);
+        verdict(XDP_PASS);
+
+        auto program = e.finish();
+        if (!program) return program.error();
+        return GeneratedProgram{std::move(program).value(),
+                                {counter_map_spec(plan.counter_slots, options.counters)}};
+    }
+};
+
+}  // namespace
+
+Expected<GeneratedProgram> generate(const Plan& plan, const CodegenOptions& options) {
+    Generator g{{}, plan, options, {}};
+    return g.run();
+}
+
+}  // namespace xfw::xdp

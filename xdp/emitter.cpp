@@ -1,0 +1,154 @@
+// Instruction stream builder: label binding and the single jump-patching pass.
+#include "xdp/emitter.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace xfw::bpf {
+
+std::string Program::origin_of(uint32_t index) const {
+    auto it = std::upper_bound(spans.begin(), spans.end(), index,
+                               [](uint32_t i, const SourceSpan& s) { return i < s.first_insn; });
+    if (it == spans.begin()) return {};
+    return std::prev(it)->origin;
+}
+
+Label Emitter::new_label() {
+    label_pos_.push_back(-1);
+    return Label{static_cast<uint32_t>(label_pos_.size() - 1)};
+}
+
+void Emitter::bind(Label label) { label_pos_.at(label.id) = size(); }
+
+void Emitter::emit(const Insn& insn) { insns_.push_back(insn); }
+
+void Emitter::jump(Label target) {
+    fixups_.push_back({size(), target.id});
+    emit(make(BPF_JMP | BPF_JA, 0, 0, 0, 0));
+}
+
+void Emitter::jump_if_imm(uint8_t op, Reg reg, int32_t imm, Label target, bool wide) {
+    fixups_.push_back({size(), target.id});
+    emit(make((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, reg, 0, 0, imm));
+}
+
+void Emitter::jump_if_reg(uint8_t op, Reg dst, Reg src, Label target, bool wide) {
+    fixups_.push_back({size(), target.id});
+    emit(make((wide ? BPF_JMP : BPF_JMP32) | op | BPF_X, dst, src, 0, 0));
+}
+
+void Emitter::load_imm64(Reg dst, uint64_t value) {
+    emit(make(BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0, static_cast<int32_t>(value & 0xffffffffu)));
+    emit(make(0, 0, 0, 0, static_cast<int32_t>(value >> 32)));
+}
+
+void Emitter::load_map(Reg dst, uint32_t map_index) {
+    relocations_.push_back({size(), map_index});
+    emit(make(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, 0));
+    emit(make(0, 0, 0, 0, 0));
+}
+
+void Emitter::set_origin(std::string origin) {
+    if (!spans_.empty() && spans_.back().first_insn == size()) {
+        spans_.back().origin = std::move(origin);
+        return;
+    }
+    spans_.push_back({size(), std::move(origin)});
+}
+
+Expected<Program> Emitter::finish() {
+    for (const Fixup& f : fixups_) {
+        int64_t pos = label_pos_.at(f.label);
+        if (pos < 0) return runtime_error("internal: jump to a label that was never bound");
+        int64_t off = pos - static_cast<int64_t>(f.insn_index) - 1;
+        if (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())
+            return bad_input("program too large: a jump spans " + std::to_string(off) +
+                             " instructions (limit 32767); split the ruleset into user chains or "
+                             "use sets");
+        insns_[f.insn_index].off = static_cast<int16_t>(off);
+    }
+    fixups_.clear();
+    Program program{std::move(insns_), std::move(relocations_), std::move(spans_)};
+    remove_unreachable(program);
+    return program;
+}
+
+namespace {
+
+bool is_jump_class(const Insn& i) {
+    uint8_t cls = BPF_CLASS(i.code);
+    return cls == BPF_JMP || cls == BPF_JMP32;
+}
+bool is_ld_imm64(const Insn& i) { return i.code == (BPF_LD | BPF_DW | BPF_IMM); }
+
+}  // namespace
+
+void remove_unreachable(Program& program) {
+    std::vector<Insn>& insns = program.insns;
+    const size_t n = insns.size();
+    std::vector<bool> reachable(n, false);
+    std::vector<size_t> work{0};
+    while (!work.empty()) {
+        size_t i = work.back();
+        work.pop_back();
+        if (i >= n || reachable[i]) continue;
+        reachable[i] = true;
+        const Insn& insn = insns[i];
+        if (is_ld_imm64(insn)) {
+            if (i + 1 < n) reachable[i + 1] = true;
+            work.push_back(i + 2);
+            continue;
+        }
+        if (!is_jump_class(insn)) {
+            work.push_back(i + 1);
+            continue;
+        }
+        uint8_t op = BPF_OP(insn.code);
+        if (op == BPF_EXIT) continue;
+        if (op == BPF_CALL) {
+            if (insn.src_reg == BPF_PSEUDO_CALL) work.push_back(i + 1 + insn.imm);
+            work.push_back(i + 1);
+            continue;
+        }
+        work.push_back(i + 1 + insn.off);
+        if (op != BPF_JA) work.push_back(i + 1);
+    }
+    // new_index[i] = position of insn i after compaction (or of the next kept insn).
+    std::vector<uint32_t> new_index(n + 1);
+    uint32_t next = 0;
+    for (size_t i = 0; i < n; ++i) {
+        new_index[i] = next;
+        if (reachable[i]) ++next;
+    }
+    new_index[n] = next;
+    if (next == n) return;
+
+    std::vector<Insn> kept;
+    kept.reserve(next);
+    for (size_t i = 0; i < n; ++i) {
+        if (!reachable[i]) continue;
+        Insn insn = insns[i];
+        if (is_jump_class(insn) && BPF_OP(insn.code) != BPF_EXIT) {
+            bool pseudo_call = BPF_OP(insn.code) == BPF_CALL && insn.src_reg == BPF_PSEUDO_CALL;
+            if (BPF_OP(insn.code) != BPF_CALL || pseudo_call) {
+                int64_t target = static_cast<int64_t>(i) + 1 + (pseudo_call ? insn.imm : insn.off);
+                int64_t off = static_cast<int64_t>(new_index[target]) - new_index[i] - 1;
+                if (pseudo_call) insn.imm = static_cast<int32_t>(off);
+                else insn.off = static_cast<int16_t>(off);
+            }
+        }
+        kept.push_back(insn);
+    }
+    insns = std::move(kept);
+    // Relocations of removed loads go with them; a kept one moves with its instruction.
+    std::vector<MapRelocation> relocations;
+    for (MapRelocation r : program.map_relocations) {
+        if (!reachable[r.insn_index]) continue;
+        r.insn_index = new_index[r.insn_index];
+        relocations.push_back(r);
+    }
+    program.map_relocations = std::move(relocations);
+    for (SourceSpan& s : program.spans) s.first_insn = new_index[s.first_insn];
+}
+
+}  // namespace xfw::bpf

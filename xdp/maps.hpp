@@ -1,0 +1,39 @@
+// Map layouts the generated programs use: what a program's map index refers to, and the
+// value layout the control plane reads back.
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <string>
+
+namespace xfw::xdp {
+
+struct MapSpec {
+    std::string name;  // also the pin name under the bpffs directory
+    bpf_map_type type = BPF_MAP_TYPE_ARRAY;
+    uint32_t key_size = 4;
+    uint32_t value_size = 0;
+    uint32_t max_entries = 0;
+    uint32_t flags = 0;
+};
+
+// One counter slot: what the data plane adds per matched packet.
+struct CounterValue {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+};
+static_assert(sizeof(CounterValue) == 16);
+
+// How counters are kept. Native programs use a per-CPU array (no atomics, no false sharing);
+// the NFP cannot hold per-CPU maps, so offloaded programs use one shared array updated with
+// atomic adds.
+enum class CounterMode : uint8_t { PerCpu, SharedAtomic };
+
+// Map index 0 of every generated program.
+inline constexpr uint32_t kCounterMapIndex = 0;
+inline constexpr const char* kCounterMapName = "xfw_counters";
+
+MapSpec counter_map_spec(uint32_t slots, CounterMode mode);
+
+}  // namespace xfw::xdp

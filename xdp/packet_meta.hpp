@@ -1,0 +1,51 @@
+// The register and stack layout shared by the packet parser prologue and the matchers.
+//
+// The prologue parses each packet once and copies every field a matcher may test into a
+// fixed block on the stack ("packet metadata"). Matchers then read only the stack: they need no
+// packet bounds checks, and the same matcher code works for every header layout (VLAN tags,
+// IPv4 options, IPv6 extension headers).
+//
+// Registers, for the whole program:
+//   R6  the xdp_md context (saved from R1 by the prologue)
+//   R9  frame length in bytes (data_end - data), added to byte counters
+//   R1-R5, R0  scratch; clobbered by helper calls
+//   R7, R8  scratch that survives helper calls (R8: remaining IP payload while parsing)
+//
+// Stack (offsets from R10, the frame pointer):
+//   [-64, -8)  packet metadata, fields below
+//   [-72, -64) map key scratch (u32 at -72)
+#pragma once
+
+#include <cstdint>
+
+namespace xfw::xdp::meta {
+
+inline constexpr int16_t kBase = -64;
+inline constexpr int16_t kSize = 56;
+
+// u8 fields
+inline constexpr int16_t kL3 = kBase + 0;          // kL3None, kL3Ipv4, kL3Ipv6
+inline constexpr int16_t kProto = kBase + 1;       // upper-layer protocol (IPv6: after ext headers)
+inline constexpr int16_t kProtoKnown = kBase + 2;  // 1 when kProto is valid
+inline constexpr int16_t kL4Ok = kBase + 3;        // 1: full TCP/UDP/ICMP header of a first fragment
+inline constexpr int16_t kFragment = kBase + 4;    // 1: non-first fragment
+inline constexpr int16_t kTcpFlags = kBase + 5;
+inline constexpr int16_t kIcmpType = kBase + 6;
+inline constexpr int16_t kIcmpCode = kBase + 7;
+// u32 fields
+inline constexpr int16_t kSport = kBase + 8;       // host byte order
+inline constexpr int16_t kDport = kBase + 12;      // host byte order
+inline constexpr int16_t kIfindex = kBase + 16;
+inline constexpr int16_t kError = kBase + 20;      // 1: malformed or truncated headers
+// Addresses in network byte order; IPv4 uses the first 4 bytes.
+inline constexpr int16_t kSrc = kBase + 24;
+inline constexpr int16_t kDst = kBase + 40;
+
+inline constexpr int16_t kMapKey = -72;
+inline constexpr int16_t kStackUse = 72;
+
+inline constexpr uint8_t kL3None = 0;  // not IP, or an IP header too broken to use
+inline constexpr uint8_t kL3Ipv4 = 1;
+inline constexpr uint8_t kL3Ipv6 = 2;
+
+}  // namespace xfw::xdp::meta

@@ -1,0 +1,286 @@
+// Packet parser prologue. Every header read is preceded by a bounds check against data_end
+// that the verifier can follow: R2 is the cursor (a packet pointer), R3 is data_end.
+#include "xdp/packet_parser.hpp"
+
+#include "xdp/packet_meta.hpp"
+
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+
+#include <stddef.h>
+
+namespace xfw::xdp {
+
+using namespace bpf;
+
+namespace {
+
+// A 16-bit network-order value as the (little-endian) eBPF machine loads it.
+constexpr int32_t net16(uint16_t v) { return static_cast<int32_t>(((v & 0xff) << 8) | (v >> 8)); }
+
+constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6Auth = 51,
+                  kIpv6DestOpts = 60;
+
+struct Parser {
+    Emitter& e;
+    const ParserFeatures& features;
+    Label malformed = e.new_label();        // base header broken: not usable as IP at all
+    Label l4_truncated = e.new_label();     // L3 fine, L4 header missing or broken
+    Label ext_error = e.new_label();        // IPv6 extension header chain broken or too deep
+    Label l4 = e.new_label();               // R1 = protocol, R2 = L4 header, R8 = bytes left
+    Label done = e.new_label();
+
+    // if (R2 + n > data_end) goto fail
+    void need(int32_t n, Label fail) {
+        e.emit(mov64_reg(R4, R2));
+        e.emit(alu64_imm(BPF_ADD, R4, n));
+        e.jump_if_reg(BPF_JGT, R4, R3, fail);
+    }
+    void set_u8(int16_t field, int32_t v) { e.emit(st_imm(BPF_B, R10, field, v)); }
+    void set_u32(int16_t field, int32_t v) { e.emit(st_imm(BPF_W, R10, field, v)); }
+    // Copies `size` bytes at R2+off into the metadata.
+    void copy(uint8_t size, int16_t off, int16_t field) {
+        e.emit(ldx(size, R1, R2, off));
+        e.emit(stx(size, R10, R1, field));
+    }
+    // R1 = be16 at R2+off, in host order.
+    void load_be16(Reg dst, int16_t off) {
+        e.emit(ldx(BPF_H, dst, R2, off));
+        e.emit(to_be(dst, 16));
+    }
+
+    void prologue() {
+        e.set_origin("parser");
+        e.emit(mov64_reg(R6, R1));
+        e.emit(ldx(BPF_W, R2, R6, offsetof(xdp_md, data)));
+        e.emit(ldx(BPF_W, R3, R6, offsetof(xdp_md, data_end)));
+        e.emit(mov64_reg(R9, R3));
+        e.emit(alu64_reg(BPF_SUB, R9, R2));
+        for (int16_t off = 0; off < meta::kStackUse; off += 8)
+            e.emit(st_imm(BPF_DW, R10, static_cast<int16_t>(-meta::kStackUse + off), 0));
+        if (features.ifindex) {
+            e.emit(ldx(BPF_W, R1, R6, offsetof(xdp_md, ingress_ifindex)));
+            e.emit(stx(BPF_W, R10, R1, meta::kIfindex));
+        }
+    }
+
+    void ethernet(Label non_ip) {
+        need(ETH_HLEN, malformed);
+        e.emit(ldx(BPF_H, R5, R2, 12));
+        e.emit(alu64_imm(BPF_ADD, R2, ETH_HLEN));
+        Label dispatch = e.new_label();
+        for (int tag = 0; tag < 2; ++tag) {
+            Label is_vlan = e.new_label();
+            e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_8021Q), is_vlan);
+            e.jump_if_imm(BPF_JNE, R5, net16(ETH_P_8021AD), dispatch);
+            e.bind(is_vlan);
+            need(4, malformed);
+            e.emit(ldx(BPF_H, R5, R2, 2));
+            e.emit(alu64_imm(BPF_ADD, R2, 4));
+        }
+        // A third tag is not something the stack would deliver as IP: refuse to pass it
+        // unfiltered as "non-IP".
+        e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_8021Q), malformed);
+        e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_8021AD), malformed);
+        e.bind(dispatch);
+        Label ipv6 = e.new_label();
+        e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_IPV6), ipv6);
+        e.jump_if_imm(BPF_JNE, R5, net16(ETH_P_IP), non_ip);
+        ipv4();
+        e.bind(ipv6);
+        this->ipv6();
+    }
+
+    void ipv4() {
+        need(20, malformed);
+        e.emit(ldx(BPF_B, R5, R2, 0));
+        e.emit(mov64_reg(R1, R5));
+        e.emit(alu64_imm(BPF_RSH, R1, 4));
+        e.jump_if_imm(BPF_JNE, R1, 4, malformed);
+        e.emit(alu64_imm(BPF_AND, R5, 0xf));
+        e.jump_if_imm(BPF_JLT, R5, 5, malformed);
+        e.emit(alu64_imm(BPF_LSH, R5, 2));  // R5 = header length in bytes
+        // Total length must cover the header and fit in the frame (the stack drops it otherwise).
+        load_be16(R8, 2);
+        e.jump_if_reg(BPF_JLT, R8, R5, malformed);
+        e.emit(mov64_reg(R4, R2));
+        e.emit(alu64_reg(BPF_ADD, R4, R8));
+        e.jump_if_reg(BPF_JGT, R4, R3, malformed);
+        // The header with its options must be in the frame.
+        e.emit(mov64_reg(R4, R2));
+        e.emit(alu64_reg(BPF_ADD, R4, R5));
+        e.jump_if_reg(BPF_JGT, R4, R3, malformed);
+        e.emit(alu64_reg(BPF_SUB, R8, R5));  // R8 = payload bytes
+
+        set_u8(meta::kL3, meta::kL3Ipv4);
+        copy(BPF_B, 9, meta::kProto);
+        set_u8(meta::kProtoKnown, 1);
+        copy(BPF_W, 12, meta::kSrc);
+        copy(BPF_W, 16, meta::kDst);
+        // Fragment offset != 0: a non-first fragment carries no L4 header.
+        load_be16(R1, 6);
+        e.emit(alu64_imm(BPF_AND, R1, 0x1fff));
+        Label first = e.new_label();
+        e.jump_if_imm(BPF_JEQ, R1, 0, first);
+        set_u8(meta::kFragment, 1);
+        e.jump(done);
+        e.bind(first);
+        e.emit(alu64_reg(BPF_ADD, R2, R5));
+        e.emit(ldx(BPF_B, R1, R10, meta::kProto));
+        e.jump(l4);
+    }
+
+    void ipv6() {
+        need(40, malformed);
+        e.emit(ldx(BPF_B, R1, R2, 0));
+        e.emit(alu64_imm(BPF_RSH, R1, 4));
+        e.jump_if_imm(BPF_JNE, R1, 6, malformed);
+        load_be16(R8, 4);  // payload length
+        e.emit(mov64_reg(R4, R2));
+        e.emit(alu64_imm(BPF_ADD, R4, 40));
+        e.emit(alu64_reg(BPF_ADD, R4, R8));
+        e.jump_if_reg(BPF_JGT, R4, R3, malformed);
+
+        set_u8(meta::kL3, meta::kL3Ipv6);
+        for (int16_t i = 0; i < 16; i += 8) {
+            copy(BPF_DW, static_cast<int16_t>(8 + i), static_cast<int16_t>(meta::kSrc + i));
+            copy(BPF_DW, static_cast<int16_t>(24 + i), static_cast<int16_t>(meta::kDst + i));
+        }
+        e.emit(ldx(BPF_B, R5, R2, 6));  // R5 = next header
+        e.emit(alu64_imm(BPF_ADD, R2, 40));
+
+        // Extension headers, unrolled so the verifier sees a bounded walk.
+        Label upper = e.new_label();
+        for (int depth = 0; depth < kMaxIpv6ExtensionHeaders; ++depth) {
+            Label generic = e.new_label(), auth = e.new_label(), frag = e.new_label(),
+                  advance = e.new_label();
+            e.jump_if_imm(BPF_JEQ, R5, kIpv6HopByHop, generic);
+            e.jump_if_imm(BPF_JEQ, R5, kIpv6Routing, generic);
+            e.jump_if_imm(BPF_JEQ, R5, kIpv6DestOpts, generic);
+            e.jump_if_imm(BPF_JEQ, R5, kIpv6Auth, auth);
+            e.jump_if_imm(BPF_JEQ, R5, kIpv6Fragment, frag);
+            e.jump(upper);
+
+            e.bind(generic);  // length in 8-octet units, not counting the first 8
+            need(8, ext_error);
+            e.emit(ldx(BPF_B, R1, R2, 1));
+            e.emit(alu64_imm(BPF_ADD, R1, 1));
+            e.emit(alu64_imm(BPF_LSH, R1, 3));
+            e.jump(advance);
+
+            e.bind(auth);  // length in 4-octet units, minus 2
+            need(8, ext_error);
+            e.emit(ldx(BPF_B, R1, R2, 1));
+            e.emit(alu64_imm(BPF_ADD, R1, 2));
+            e.emit(alu64_imm(BPF_LSH, R1, 2));
+            e.jump(advance);
+
+            e.bind(frag);  // fixed 8 bytes; offset != 0 means no upper-layer header here
+            need(8, ext_error);
+            load_be16(R1, 2);
+            e.emit(alu64_imm(BPF_AND, R1, 0xfff8));
+            Label first = e.new_label();
+            e.jump_if_imm(BPF_JEQ, R1, 0, first);
+            copy(BPF_B, 0, meta::kProto);
+            set_u8(meta::kProtoKnown, 1);
+            set_u8(meta::kFragment, 1);
+            e.jump_if_imm(BPF_JLT, R8, 8, ext_error);
+            e.jump(done);
+            e.bind(first);
+            e.emit(mov64_imm(R1, 8));
+
+            e.bind(advance);  // R1 = header length; it must lie within the payload
+            e.jump_if_reg(BPF_JGT, R1, R8, ext_error);
+            e.emit(alu64_reg(BPF_SUB, R8, R1));
+            e.emit(ldx(BPF_B, R5, R2, 0));
+            e.emit(alu64_reg(BPF_ADD, R2, R1));
+        }
+        // Still an extension header after the bound: protocol unknown.
+        e.jump_if_imm(BPF_JEQ, R5, kIpv6HopByHop, ext_error);
+        e.jump_if_imm(BPF_JEQ, R5, kIpv6Routing, ext_error);
+        e.jump_if_imm(BPF_JEQ, R5, kIpv6DestOpts, ext_error);
+        e.jump_if_imm(BPF_JEQ, R5, kIpv6Auth, ext_error);
+        e.jump_if_imm(BPF_JEQ, R5, kIpv6Fragment, ext_error);
+        e.bind(upper);
+        e.emit(stx(BPF_B, R10, R5, meta::kProto));
+        set_u8(meta::kProtoKnown, 1);
+        e.emit(mov64_reg(R1, R5));
+        e.jump(l4);
+    }
+
+    // R1 = protocol, R2 = start of the L4 header, R8 = bytes of IP payload from R2 on.
+    void transport() {
+        e.bind(l4);
+        if (!features.l4) {
+            e.jump(done);
+            return;
+        }
+        Label tcp = e.new_label(), udp = e.new_label(), icmp = e.new_label();
+        e.jump_if_imm(BPF_JEQ, R1, IPPROTO_TCP, tcp);
+        e.jump_if_imm(BPF_JEQ, R1, IPPROTO_UDP, udp);
+        // ICMP only in IPv4, ICMPv6 only in IPv6, as iptables/ip6tables see them.
+        e.emit(ldx(BPF_B, R4, R10, meta::kL3));
+        Label not_icmp4 = e.new_label();
+        e.jump_if_imm(BPF_JNE, R1, IPPROTO_ICMP, not_icmp4);
+        e.jump_if_imm(BPF_JEQ, R4, meta::kL3Ipv4, icmp);
+        e.bind(not_icmp4);
+        e.jump_if_imm(BPF_JNE, R1, IPPROTO_ICMPV6, done);
+        e.jump_if_imm(BPF_JEQ, R4, meta::kL3Ipv6, icmp);
+        e.jump(done);
+
+        e.bind(tcp);
+        need(20, l4_truncated);
+        e.jump_if_imm(BPF_JLT, R8, 20, l4_truncated);
+        e.emit(ldx(BPF_B, R1, R2, 12));
+        e.emit(alu64_imm(BPF_RSH, R1, 4));
+        e.jump_if_imm(BPF_JLT, R1, 5, l4_truncated);  // data offset below the fixed header
+        copy(BPF_B, 13, meta::kTcpFlags);
+        ports();
+
+        e.bind(udp);
+        need(8, l4_truncated);
+        e.jump_if_imm(BPF_JLT, R8, 8, l4_truncated);
+        ports();
+
+        e.bind(icmp);
+        need(8, l4_truncated);
+        e.jump_if_imm(BPF_JLT, R8, 8, l4_truncated);
+        copy(BPF_B, 0, meta::kIcmpType);
+        copy(BPF_B, 1, meta::kIcmpCode);
+        set_u8(meta::kL4Ok, 1);
+        e.jump(done);
+    }
+
+    void ports() {
+        load_be16(R1, 0);
+        e.emit(stx(BPF_W, R10, R1, meta::kSport));
+        load_be16(R1, 2);
+        e.emit(stx(BPF_W, R10, R1, meta::kDport));
+        set_u8(meta::kL4Ok, 1);
+        e.jump(done);
+    }
+
+    void errors() {
+        e.bind(malformed);
+        set_u8(meta::kL3, meta::kL3None);
+        set_u8(meta::kProtoKnown, 0);
+        set_u8(meta::kFragment, 0);
+        e.bind(ext_error);  // addresses stay usable, the protocol is unknown
+        e.bind(l4_truncated);
+        set_u32(meta::kError, 1);
+    }
+};
+
+}  // namespace
+
+void emit_packet_parser(Emitter& e, const ParserFeatures& features, const ParserExits& exits) {
+    Parser p{e, features};
+    p.prologue();
+    p.ethernet(exits.non_ip);
+    p.transport();
+    p.errors();
+    e.bind(p.done);
+}
+
+}  // namespace xfw::xdp

@@ -16,7 +16,7 @@ void BM_CompileAndLoad(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_CompileAndLoad)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond)->Repetitions(5)
+BENCHMARK(BM_CompileAndLoad)->Arg(1)->Arg(100)->Arg(1000)->Iterations(3)->Unit(benchmark::kMillisecond)->Repetitions(5)
     ->ReportAggregatesOnly();
 
 BENCHMARK_MAIN();

@@ -67,7 +67,9 @@ Expected<Fd> load_xdp_program(const bpf::Program& program, const std::vector<int
     int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name.c_str(), "GPL", insns.data(), insns.size(), &opts);
     if (fd >= 0) return Fd(fd);
     int err = errno;
-    if (err != EACCES && err != EINVAL)
+    // EACCES/EINVAL: the verifier refused; ENOMEM/E2BIG/ERANGE: the program is too large for
+    // it (e.g. a jump it cannot patch). Both deserve the verifier's own words.
+    if (err != EACCES && err != EINVAL && err != ENOMEM && err != E2BIG && err != ERANGE)
         return runtime_error("cannot load the XDP program: " + errno_text(err));
 
     // Load again with the log on, to explain the refusal.

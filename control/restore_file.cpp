@@ -158,7 +158,7 @@ Expected<Ruleset> parse_restore(std::string_view text, const Ruleset& current,
         if (!tokens) return fail(std::string(line), tokens.error().message);
         std::vector<std::string>& args = *tokens;
         if (!in_table)
-            return fail(args.empty() ? std::string(line) : args[0],
+            return fail(args.empty() ? std::string(line) : (line[0] == ':' ? ":" : "") + args[0],
                         "content outside a table (expected *filter first)");
 
         if (line[0] == ':') {

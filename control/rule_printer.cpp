@@ -15,6 +15,7 @@ namespace xfw {
 
 namespace {
 
+// iptables defines the -L layout by printf widths; reusing its formats keeps columns identical.
 std::string printf_string(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string printf_string(const char* fmt, ...) {
     char buf[512];

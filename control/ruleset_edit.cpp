@@ -308,10 +308,13 @@ Status apply_command(Ruleset& rs, const Command& cmd) {
         }
         case Op::DeleteChain: {
             if (!chain) {
-                // Without a name: every user chain that is empty and unreferenced.
-                std::erase_if(rs.chains, [&](const Chain& c) {
-                    return !c.builtin && c.rules.empty() && chain_references(rs, c.name) == 0;
-                });
+                // Without a name: every user chain that is empty and unreferenced. Decide
+                // first, erase after: the reference count must not see a half-erased vector.
+                std::set<std::string> doomed;
+                for (const Chain& c : rs.chains)
+                    if (!c.builtin && c.rules.empty() && chain_references(rs, c.name) == 0)
+                        doomed.insert(c.name);
+                std::erase_if(rs.chains, [&](const Chain& c) { return doomed.count(c.name) > 0; });
                 return Status::success();
             }
             if (chain->builtin) return err(what, "built-in chains cannot be deleted");

@@ -29,6 +29,33 @@ MapSpec counter_map_spec(uint32_t slots, CounterMode mode) {
 
 namespace {
 
+// The verifier's limit on jumps recorded along one path is 8192; keep a margin.
+constexpr uint32_t kMaxBranchesPerPath = 8000;
+
+// Most conditional branches on any path from the entry to an exit (forward jumps only).
+uint32_t longest_branch_path(const std::vector<Insn>& insns) {
+    const size_t n = insns.size();
+    std::vector<uint32_t> from(n + 2, 0);
+    for (size_t k = n; k-- > 0;) {
+        const Insn& insn = insns[k];
+        const uint8_t cls = BPF_CLASS(insn.code), op = BPF_OP(insn.code);
+        auto at = [&](int64_t i) { return i >= 0 && static_cast<size_t>(i) <= n ? from[i] : 0u; };
+        if (insn.code == (BPF_LD | BPF_DW | BPF_IMM)) {
+            from[k] = at(static_cast<int64_t>(k) + 2);
+        } else if (cls != BPF_JMP && cls != BPF_JMP32) {
+            from[k] = at(static_cast<int64_t>(k) + 1);
+        } else if (op == BPF_EXIT) {
+            from[k] = 0;
+        } else if (op == BPF_CALL) {
+            from[k] = at(static_cast<int64_t>(k) + 1);
+        } else {
+            const int64_t target = static_cast<int64_t>(k) + 1 + insn.off;
+            from[k] = op == BPF_JA ? at(target) : 1 + std::max(at(target), at(static_cast<int64_t>(k) + 1));
+        }
+    }
+    return n ? from[0] : 0;
+}
+
 // The u32 the eBPF machine (little endian) loads from 4 network-order bytes.
 int32_t load_u32(const uint8_t* p) {
     uint32_t v;
@@ -42,7 +69,8 @@ struct Generator {
     const CodegenOptions& options;
     std::vector<Label> step_labels;
 
-    // Bumps counter `slot` by one packet and R9 bytes. Clobbers R0-R5.
+    // Bumps counter `slot` by one packet and R9 bytes. Inline: a bpf-to-bpf call would cost
+    // more than the update itself on the per-packet path. Clobbers R0-R5.
     void count(uint32_t slot) {
         Label skip = e.new_label();
         e.emit(st_imm(BPF_W, R10, meta::kMapKey, static_cast<int32_t>(slot)));
@@ -227,10 +255,18 @@ struct Generator {
         if (plan.steps.empty() || !plan.steps.back().tests.empty() ||
             plan.steps.back().on_match.kind == Action::Kind::Goto)
             return runtime_error("internal: a plan must end with an unconditional verdict");
-        Label non_ip = e.new_label();
+        Label non_ip = e.new_label(), rules = e.new_label();
         emit_packet_parser(e, features(), ParserExits{non_ip});
+        e.jump(rules);
+
+        // Non-IP frames are handled next to the parser, so no jump spans the rules.
+        e.set_origin("non-IP frames");
+        e.bind(non_ip);
+        count(kSlotNonIp);
+        verdict(XDP_PASS);
 
         e.set_origin("error counter");
+        e.bind(rules);
         Label no_error = e.new_label();
         e.emit(ldx(BPF_W, R1, R10, meta::kError));
         e.jump_if_imm(BPF_JEQ, R1, 0, no_error);
@@ -256,14 +292,16 @@ struct Generator {
                     break;
             }
         }
-
-        e.set_origin("non-IP frames");
-        e.bind(non_ip);
-        count(kSlotNonIp);
-        verdict(XDP_PASS);
-
         auto program = e.finish();
         if (!program) return program.error();
+        // The verifier follows at most 8192 branches on one path from the entry
+        // ("sequence of jumps is too complex"); refuse here, with a message, what it would
+        // refuse. Generated code only jumps forward, so the longest path is one backward pass.
+        const uint32_t branches = longest_branch_path(program->insns);
+        if (branches > kMaxBranchesPerPath)
+            return bad_input("ruleset too large for one program: its rules need " + std::to_string(branches) +
+                             " branch tests on one path and the kernel verifier follows at most " +
+                             std::to_string(kMaxBranchesPerPath) + " on a path; use fewer rules");
         return GeneratedProgram{std::move(program).value(),
                                 {counter_map_spec(plan.counter_slots, options.counters)}};
     }

@@ -6,6 +6,16 @@
 
 namespace xfw::bpf {
 
+namespace {
+
+bool is_jump_class(const Insn& i) {
+    uint8_t cls = BPF_CLASS(i.code);
+    return cls == BPF_JMP || cls == BPF_JMP32;
+}
+bool is_ld_imm64(const Insn& i) { return i.code == (BPF_LD | BPF_DW | BPF_IMM); }
+
+}  // namespace
+
 std::string Program::origin_of(uint32_t index) const {
     auto it = std::upper_bound(spans.begin(), spans.end(), index,
                                [](uint32_t i, const SourceSpan& s) { return i < s.first_insn; });
@@ -37,6 +47,11 @@ void Emitter::jump_if_reg(uint8_t op, Reg dst, Reg src, Label target, bool wide)
     emit(make((wide ? BPF_JMP : BPF_JMP32) | op | BPF_X, dst, src, 0, 0));
 }
 
+void Emitter::call(Label target) {
+    fixups_.push_back({size(), target.id, true});
+    emit(make(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0));
+}
+
 void Emitter::load_imm64(Reg dst, uint64_t value) {
     emit(make(BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0, static_cast<int32_t>(value & 0xffffffffu)));
     emit(make(0, 0, 0, 0, static_cast<int32_t>(value >> 32)));
@@ -61,6 +76,10 @@ Expected<Program> Emitter::finish() {
         int64_t pos = label_pos_.at(f.label);
         if (pos < 0) return runtime_error("internal: jump to a label that was never bound");
         int64_t off = pos - static_cast<int64_t>(f.insn_index) - 1;
+        if (f.is_call) {
+            insns_[f.insn_index].imm = static_cast<int32_t>(off);
+            continue;
+        }
         if (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())
             return bad_input("program too large: a jump spans " + std::to_string(off) +
                              " instructions (limit 32767); split the ruleset into user chains or "
@@ -70,18 +89,37 @@ Expected<Program> Emitter::finish() {
     fixups_.clear();
     Program program{std::move(insns_), std::move(relocations_), std::move(spans_)};
     remove_unreachable(program);
+    XFW_TRY(check_expanded_jumps(program));
     return program;
 }
 
-namespace {
 
-bool is_jump_class(const Insn& i) {
-    uint8_t cls = BPF_CLASS(i.code);
-    return cls == BPF_JMP || cls == BPF_JMP32;
+Status check_expanded_jumps(const Program& program) {
+    // The verifier replaces some helper calls with inline code (an array lookup becomes ~9
+    // instructions) and must then re-encode every jump across them in 16 bits; if one no longer
+    // fits it refuses the program with ENOMEM. Check spans with that growth accounted for.
+    constexpr int64_t kHelperCallWeight = 10;
+    const auto& insns = program.insns;
+    std::vector<int64_t> expanded(insns.size() + 1, 0);
+    for (size_t i = 0; i < insns.size(); ++i) {
+        const bool helper_call = insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src_reg == 0;
+        expanded[i + 1] = expanded[i] + (helper_call ? kHelperCallWeight : 1);
+    }
+    for (size_t i = 0; i < insns.size(); ++i) {
+        const Insn& insn = insns[i];
+        if (!is_jump_class(insn)) continue;
+        const uint8_t op = BPF_OP(insn.code);
+        if (op == BPF_CALL || op == BPF_EXIT) continue;
+        const int64_t target = static_cast<int64_t>(i) + 1 + insn.off;
+        const int64_t span = expanded[target] - expanded[i + 1];
+        if (span < std::numeric_limits<int16_t>::min() || span > std::numeric_limits<int16_t>::max())
+            return bad_input("program too large: a jump at instruction " + std::to_string(i) + " (" +
+                             program.origin_of(static_cast<uint32_t>(i)) + ") spans about " +
+                             std::to_string(span) + " instructions once the kernel inlines its helpers "
+                             "(limit 32767); make the user chain it jumps over smaller");
+    }
+    return {};
 }
-bool is_ld_imm64(const Insn& i) { return i.code == (BPF_LD | BPF_DW | BPF_IMM); }
-
-}  // namespace
 
 void remove_unreachable(Program& program) {
     std::vector<Insn>& insns = program.insns;

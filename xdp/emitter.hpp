@@ -41,6 +41,10 @@ struct Program {
 // after an unconditional verdict, and re-targets jumps, relocations and spans.
 void remove_unreachable(Program& program);
 
+// Fails when a jump would no longer fit its 16-bit offset after the kernel inlines helper
+// calls inside its span (the kernel would refuse the program with a bare ENOMEM).
+Status check_expanded_jumps(const Program& program);
+
 class Emitter {
 public:
     Label new_label();
@@ -55,6 +59,9 @@ public:
     // Conditional jumps: `op` is BPF_JEQ, BPF_JNE, BPF_JGT, ... ; 32-bit (BPF_JMP32) when `wide` is false.
     void jump_if_imm(uint8_t op, Reg reg, int32_t imm, Label target, bool wide = true);
     void jump_if_reg(uint8_t op, Reg dst, Reg src, Label target, bool wide = true);
+
+    // bpf-to-bpf call of the subprogram starting at `target`.
+    void call(Label target);
 
     // 64-bit immediate load (two instruction slots).
     void load_imm64(Reg dst, uint64_t value);
@@ -71,6 +78,7 @@ private:
     struct Fixup {
         uint32_t insn_index;
         uint32_t label;
+        bool is_call = false;  // the offset goes in imm (32 bits), not off
     };
     std::vector<Insn> insns_;
     std::vector<int64_t> label_pos_;  // -1 = unbound

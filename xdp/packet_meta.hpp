@@ -9,11 +9,12 @@
 //   R6  the xdp_md context (saved from R1 by the prologue)
 //   R9  frame length in bytes (data_end - data), added to byte counters
 //   R1-R5, R0  scratch; clobbered by helper calls
-//   R7, R8  scratch that survives helper calls (R8: remaining IP payload while parsing)
+//   R7, R8  scratch that survives helper calls (while parsing: R7 = an unknown-to-the-verifier
+//           zero, R8 = remaining IP payload)
 //
 // Stack (offsets from R10, the frame pointer):
-//   [-64, -8)  packet metadata, fields below
-//   [-72, -64) map key scratch (u32 at -72)
+//   [-64, -8)  packet metadata, fields below (zeroed by the prologue)
+//   [-8, -4)   map key scratch for counter lookups
 #pragma once
 
 #include <cstdint>
@@ -41,8 +42,8 @@ inline constexpr int16_t kError = kBase + 20;      // 1: malformed or truncated 
 inline constexpr int16_t kSrc = kBase + 24;
 inline constexpr int16_t kDst = kBase + 40;
 
-inline constexpr int16_t kMapKey = -72;
-inline constexpr int16_t kStackUse = 72;
+inline constexpr int16_t kMapKey = -8;
+inline constexpr int16_t kStackUse = 64;
 
 inline constexpr uint8_t kL3None = 0;  // not IP, or an IP header too broken to use
 inline constexpr uint8_t kL3Ipv4 = 1;

@@ -37,7 +37,10 @@ struct Parser {
         e.emit(alu64_imm(BPF_ADD, R4, n));
         e.jump_if_reg(BPF_JGT, R4, R3, fail);
     }
-    void set_u8(int16_t field, int32_t v) { e.emit(st_imm(BPF_B, R10, field, v)); }
+    void set_u8(int16_t field, int32_t v) {
+        if (v == 0) e.emit(stx(BPF_B, R10, R7, field));  // see prologue: keep the value unknown
+        else e.emit(st_imm(BPF_B, R10, field, v));
+    }
     void set_u32(int16_t field, int32_t v) { e.emit(st_imm(BPF_W, R10, field, v)); }
     // Copies `size` bytes at R2+off into the metadata.
     void copy(uint8_t size, int16_t off, int16_t field) {
@@ -57,8 +60,15 @@ struct Parser {
         e.emit(ldx(BPF_W, R3, R6, offsetof(xdp_md, data_end)));
         e.emit(mov64_reg(R9, R3));
         e.emit(alu64_reg(BPF_SUB, R9, R2));
-        for (int16_t off = 0; off < meta::kStackUse; off += 8)
-            e.emit(st_imm(BPF_DW, R10, static_cast<int16_t>(-meta::kStackUse + off), 0));
+        // R7 = 0 in a way the verifier cannot see through (x - x of an unknown). Zeroing the
+        // metadata from it leaves no stack byte the verifier knows the value of, so no rule
+        // test is "decided" at verification time on some header paths and not on others:
+        // states from every path compare equal and the rules are verified once, not once per
+        // combination of header flags.
+        e.emit(ldx(BPF_W, R7, R6, offsetof(xdp_md, rx_queue_index)));
+        e.emit(alu64_reg(BPF_SUB, R7, R7));
+        for (int16_t off = 0; off < meta::kSize; off += 8)
+            e.emit(stx(BPF_DW, R10, R7, static_cast<int16_t>(meta::kBase + off)));
         if (features.ifindex) {
             e.emit(ldx(BPF_W, R1, R6, offsetof(xdp_md, ingress_ifindex)));
             e.emit(stx(BPF_W, R10, R1, meta::kIfindex));
@@ -281,6 +291,16 @@ void emit_packet_parser(Emitter& e, const ParserFeatures& features, const Parser
     p.transport();
     p.errors();
     e.bind(p.done);
+    // Every path arrives here with different packet pointers in the scratch registers. Clear
+    // them so the verifier sees one state and checks the rules once, not once per header path.
+    for (Reg r : {R1, R2, R3, R4, R5, R7, R8}) e.emit(mov64_imm(r, 0));
+    // IPv4 paths leave the first address slot partly written (stack "misc" bytes), IPv6 paths a
+    // spilled register; the verifier does not treat the two as equal, and the rules would be
+    // verified once per family. Rewriting one byte the matchers never load with a wider access
+    // (the last byte of the slot: IPv4 leaves it zero) turns every path's slot into "misc".
+    e.emit(ldx(BPF_B, R1, R10, static_cast<int16_t>(meta::kSrc + 7)));
+    e.emit(stx(BPF_B, R10, R1, static_cast<int16_t>(meta::kSrc + 7)));
+    e.emit(mov64_imm(R1, 0));
 }
 
 }  // namespace xfw::xdp

@@ -377,7 +377,7 @@ const BadFile kBadFiles[] = {
      R"(line 2: "*filter": table filter started on line 1 was not committed (missing COMMIT))"},
     {"COMMIT\n", R"(line 1: "COMMIT": COMMIT outside a table (no *filter before it))"},
     {"-A INPUT -j ACCEPT\n", R"(line 1: "-A": content outside a table (expected *filter first))"},
-    {"*filter\nCOMMIT\n:INPUT ACCEPT [0:0]\n", R"(line 3: "INPUT": content outside a table (expected *filter first))"},
+    {"*filter\nCOMMIT\n:INPUT ACCEPT [0:0]\n", R"(line 3: ":INPUT": content outside a table (expected *filter first))"},
     {"*filter\n:INPUT REJECT [0:0]\nCOMMIT\n",
      R"(line 2: ":INPUT REJECT": bad policy for built-in chain INPUT (ACCEPT or DROP))"},
     {"*filter\n:OUTPUT - [0:0]\nCOMMIT\n", R"(line 2: ":OUTPUT -": bad policy for built-in chain OUTPUT (ACCEPT or DROP))"},

@@ -22,8 +22,8 @@ Rule parse_ok(std::string_view line) {
 
 // ---------------------------------------------------------------------------------------------
 // format_rule_spec against iptables-save v1.8.9 (nf_tables) on Debian 12. Each row is the spec
-// given to `iptables -A INPUT` (or `ip6tables` for Family::V6) and the text iptables-save printed
-// after "-A INPUT " (a scratch network namespace; see the test description in the report).
+// given to `iptables -t filter -A INPUT` (`ip6tables` for Family::V6) in a scratch network
+// namespace, and the text `iptables-save -t filter` then printed after "-A INPUT ".
 // ---------------------------------------------------------------------------------------------
 
 struct SaveCase {
@@ -1190,7 +1190,6 @@ TEST(Listing, MixedFamiliesInOneTable) {
 TEST(Listing, HumanisedUnits) {
     Ruleset rs = Ruleset::empty();
     rs.find("INPUT")->rules = {parse_ok("-j ACCEPT")};
-    std::map<uint64_t, std::pair<uint64_t, uint64_t>> dummy;
     auto with = [&](uint64_t p, uint64_t b) {
         return format_listing(rs, std::string("INPUT"), opts(true, true, false, false),
                               [=](const Rule&) { return std::pair<uint64_t, uint64_t>{p, b}; },

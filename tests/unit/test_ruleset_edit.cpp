@@ -344,7 +344,7 @@ TEST(ApplyCommand, Jumps) {
     EXPECT_EQ(run(rs, "-A web -j INPUT"), R"("-j INPUT": cannot jump to built-in chain INPUT)");
     EXPECT_EQ(run(rs, "-A web -j OUTPUT"), R"("-j OUTPUT": cannot jump to built-in chain OUTPUT)");
     run_ok(rs, "-A web -j RETURN");
-    run_ok(rs, "-A INPUT -j RETURN") ;  // RETURN in a built-in chain means "apply the policy"
+    run_ok(rs, "-A INPUT -j RETURN");  // RETURN in a built-in chain means "apply the policy"
 }
 
 TEST(ApplyCommand, JumpLoopsAreRefused) {

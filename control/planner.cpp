@@ -81,6 +81,22 @@ std::optional<std::vector<Test>> lower_rule_tests(const Rule& rule, const PlanIn
     }
     if (family != Family::Any && !family_implied)
         tests.insert(tests.begin(), xdp::TestFamily{family == Family::V6});
+
+    // A port, flag or ICMP test already requires its protocol; a plain "-p tcp" next to it
+    // would test the same thing twice on every packet.
+    auto implies_protocol = [&](uint8_t p) {
+        return std::any_of(tests.begin(), tests.end(), [&](const Test& t) {
+            if (const auto* ports = std::get_if<xdp::TestPorts>(&t)) return ports->proto == p;
+            if (std::holds_alternative<xdp::TestTcpFlags>(t)) return p == proto::kTcp;
+            if (const auto* icmp = std::get_if<xdp::TestIcmp>(&t))
+                return p == (icmp->v6 ? proto::kIcmpV6 : proto::kIcmp);
+            return false;
+        });
+    };
+    std::erase_if(tests, [&](const Test& t) {
+        const auto* p = std::get_if<xdp::TestProtocol>(&t);
+        return p && !p->invert && implies_protocol(p->proto);
+    });
     return tests;
 }
 

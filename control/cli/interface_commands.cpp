@@ -1,6 +1,8 @@
 // attach, detach, status, reload: where the firewall runs.
 #include "control/cli/commands.hpp"
 
+#include "xdp/plan.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <cstdio>
@@ -62,6 +64,13 @@ int run_status(const Paths& paths, const std::vector<std::string>& args) {
     for (const Chain& c : fw->state().ruleset.chains) rules += c.rules.size();
     std::printf("rules: %zu in %zu chains\n", rules, fw->state().ruleset.chains.size());
     std::printf("bpffs: %s\nstate: %s\n", paths.bpffs.c_str(), paths.state_dir.c_str());
+    if (Status s = fw->refresh_counters(); !s) return report(s.error());
+    const auto errors = fw->slot_counters(xdp::kSlotError).shown;
+    const auto non_ip = fw->slot_counters(xdp::kSlotNonIp).shown;
+    std::printf("malformed headers: %llu packets, %llu bytes (counted, then judged by the rules)\n",
+                static_cast<unsigned long long>(errors.packets), static_cast<unsigned long long>(errors.bytes));
+    std::printf("non-IP frames passed: %llu packets, %llu bytes\n",
+                static_cast<unsigned long long>(non_ip.packets), static_cast<unsigned long long>(non_ip.bytes));
     auto status = fw->attachment_status();
     if (status.empty()) std::printf("attached: none\n");
     for (const AttachmentStatus& s : status) {

@@ -1,11 +1,9 @@
 // Benchmark fixtures: synthetic rulesets and the bare XDP_DROP floor.
 #include "bench/bench_programs.hpp"
 
-#include "control/counter_map.hpp"
+#include "control/compile.hpp"
 #include "control/loader.hpp"
-#include "control/planner.hpp"
 #include "control/rule_parser.hpp"
-#include "xdp/codegen.hpp"
 #include "xdp/insn.hpp"
 
 #include <map>
@@ -15,38 +13,24 @@ namespace xfw::bench {
 Ruleset make_port_ruleset(size_t count) {
     Ruleset rs = Ruleset::empty();
     Chain* input = rs.find(kInputChain);
-    uint64_t id = 1;
     for (size_t i = 0; i < count; ++i) {
         // 198.18.0.0/15 is the benchmarking range; the packet comes from 10.0.0.1.
         std::string src = "198.18." + std::to_string((i / 250) % 250) + "." + std::to_string(i % 250 + 1);
         auto rule = parse_rule({"-s", src, "-p", "tcp", "--dport", std::to_string(1000 + i % 50000), "-j", "DROP"});
         if (!rule) continue;
-        rule->id = id++;
         input->rules.push_back(std::move(rule).value());
     }
     return rs;
 }
 
 Expected<LoadedProgram> compile_and_load(const Ruleset& ruleset) {
-    LoadedProgram out;
-    uint32_t slots = xdp::kFirstRuleSlot;
-    for (const Chain& c : ruleset.chains) slots += static_cast<uint32_t>(c.rules.size());
-    auto map = create_map(xdp::counter_map_spec(slots, xdp::CounterMode::PerCpu));
-    if (!map) return map.error();
-    PlanInputs inputs;
-    inputs.slot_of = [](const Rule& r) { return static_cast<uint32_t>(xdp::kFirstRuleSlot + r.id - 1); };
-    inputs.resolve_interface = resolve_interface_on_host;
-    inputs.counter_slots = slots;
-    auto plan = plan_ruleset(ruleset, inputs);
-    if (!plan) return plan.error();
-    auto generated = xdp::generate(*plan, {});
-    if (!generated) return generated.error();
-    auto prog = load_xdp_program(generated->program, {map->get()}, {.name = "xfw_bench"});
+    State state;
+    state.ruleset = ruleset;
+    assign_identities(state);
+    auto prog = compile_private(state, "xfw_bench");
     if (!prog) return prog.error();
-    out.counters = std::move(map).value();
-    out.program = std::move(prog).value();
-    out.instructions = static_cast<uint32_t>(generated->program.insns.size());
-    return out;
+    return LoadedProgram{std::move(prog->counters), std::move(prog->compiled.program),
+                         prog->compiled.instruction_count};
 }
 
 Expected<LoadedProgram> load_bare_drop() {

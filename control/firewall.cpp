@@ -1,6 +1,7 @@
 // Orchestration of a ruleset change: identities, compile, verify, counters, state, swap.
 #include "control/firewall.hpp"
 
+#include "control/compile.hpp"
 #include "control/counter_map.hpp"
 #include "control/loader.hpp"
 #include "control/planner.hpp"
@@ -103,18 +104,22 @@ Expected<Fd> Firewall::open_counter_map(bool create) {
     return create_map(xdp::counter_map_spec(kCounterMapSlots, kHostCounters));
 }
 
-Expected<LoadedRuleset> Firewall::build(const State& state, int counter_map_fd) const {
-    PlanInputs inputs;
-    inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };
-    inputs.resolve_interface = resolve_interface_on_host;
-    inputs.counter_slots = kCounterMapSlots;
-    auto plan = plan_ruleset(state.ruleset, inputs);
-    if (!plan) return plan.error();
-    auto generated = xdp::generate(*plan, xdp::CodegenOptions{kHostCounters});
-    if (!generated) return generated.error();
-    auto prog = load_xdp_program(generated->program, {counter_map_fd});
-    if (!prog) return prog.error();
-    return LoadedRuleset{std::move(prog).value(), static_cast<uint32_t>(generated->program.insns.size())};
+Expected<Firewall::PreparedProgram> Firewall::prepare(const State& state) {
+    XFW_TRY(ensure_bpffs());
+    PreparedProgram out;
+    out.map_is_new = !fs::exists(counter_pin(paths_));
+    auto map = open_counter_map(true);
+    if (!map) return map.error();
+    auto compiled = compile_ruleset(state, map->get(), kCounterMapSlots, kHostCounters, "xfw");
+    if (!compiled) return compiled.error();
+    out.counters = std::move(map).value();
+    out.program = std::move(compiled->program);
+    return out;
+}
+
+Status Firewall::pin_new_counter_map(const PreparedProgram& prepared) {
+    if (!prepared.map_is_new) return {};
+    return pin_replace(prepared.counters.get(), counter_pin(paths_));
 }
 
 Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& attachments) {
@@ -152,15 +157,11 @@ Status Firewall::commit(Ruleset next) {
     if (candidate.next_slot > kCounterMapSlots)
         return bad_input("too many rules: xfw holds at most " +
                          std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules");
-    XFW_TRY(ensure_bpffs());
-    const bool map_existed = fs::exists(counter_pin(paths_));
-    auto map = open_counter_map(true);
-    if (!map) return map.error();
-    auto loaded = build(candidate, map->get());
+    auto loaded = prepare(candidate);
     if (!loaded) return loaded.error();
 
-    XFW_TRY(zero_counters(map->get(), kHostCounters, fresh));
-    if (!map_existed) XFW_TRY(pin_replace(map->get(), counter_pin(paths_)));
+    XFW_TRY(zero_counters(loaded->counters.get(), kHostCounters, fresh));
+    XFW_TRY(pin_new_counter_map(*loaded));
     XFW_TRY(save_state(paths_.state_dir, candidate));
     if (Status s = swap_links(loaded->program.get(), candidate.attachments); !s) {
         (void)save_state(paths_.state_dir, state_);
@@ -172,13 +173,9 @@ Status Firewall::commit(Ruleset next) {
 }
 
 Status Firewall::reload() {
-    XFW_TRY(ensure_bpffs());
-    const bool map_existed = fs::exists(counter_pin(paths_));
-    auto map = open_counter_map(true);
-    if (!map) return map.error();
-    auto loaded = build(state_, map->get());
+    auto loaded = prepare(state_);
     if (!loaded) return loaded.error();
-    if (!map_existed) XFW_TRY(pin_replace(map->get(), counter_pin(paths_)));
+    XFW_TRY(pin_new_counter_map(*loaded));
     for (const Attachment& a : state_.attachments) {
         auto link = open_pin(link_pin(paths_, a.ifname));
         if (link && bpf_link_update(link->get(), loaded->program.get(), nullptr) == 0) continue;
@@ -210,13 +207,9 @@ Status Firewall::attach(const std::string& ifname, AttachMode mode) {
         if (a.ifname == ifname)
             return bad_input(ifname + " is already attached (" + to_string(a.mode) +
                              "); run `xfw detach " + ifname + "` first to change the mode");
-    XFW_TRY(ensure_bpffs());
-    const bool map_existed = fs::exists(counter_pin(paths_));
-    auto map = open_counter_map(true);
-    if (!map) return map.error();
     State candidate = state_;
     candidate.attachments.push_back({ifname, mode});
-    auto loaded = build(candidate, map->get());
+    auto loaded = prepare(candidate);
     if (!loaded) return loaded.error();
 
     LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(mode));
@@ -232,7 +225,7 @@ Status Firewall::attach(const std::string& ifname, AttachMode mode) {
         return runtime_error("cannot attach to " + ifname + ": " + errno_text(err));
     }
     Fd link(fd);
-    if (!map_existed) XFW_TRY(pin_replace(map->get(), counter_pin(paths_)));
+    XFW_TRY(pin_new_counter_map(*loaded));
     std::error_code ec;
     fs::create_directories(link_dir(paths_), ec);
     XFW_TRY(pin_replace(link.get(), link_pin(paths_, ifname)));

@@ -32,12 +32,6 @@ struct AttachmentStatus {
     std::string problem;      // why it is not live
 };
 
-// A compiled, loaded (verified) program and the counter map it uses.
-struct LoadedRuleset {
-    Fd program;
-    uint32_t instruction_count = 0;
-};
-
 class Firewall {
 public:
     // Takes the state lock (waits for other xfw invocations) and reads the state.
@@ -72,7 +66,15 @@ private:
 
     Status ensure_bpffs() const;
     Expected<Fd> open_counter_map(bool create);
-    Expected<LoadedRuleset> build(const State& state, int counter_map_fd) const;
+    // The pinned counter map (created, not yet pinned, on first use) and `state` compiled and
+    // verified against it.
+    struct PreparedProgram {
+        Fd counters;
+        bool map_is_new = false;
+        Fd program;
+    };
+    Expected<PreparedProgram> prepare(const State& state);
+    Status pin_new_counter_map(const PreparedProgram& prepared);
     Status swap_links(int new_prog_fd, const std::vector<Attachment>& attachments);
     Status pin_program(int prog_fd);
 

@@ -1,10 +1,9 @@
 // Replay: a private counter map, the program loaded but never attached, one test run per frame.
 #include "control/replay.hpp"
 
+#include "control/compile.hpp"
 #include "control/counter_map.hpp"
 #include "control/loader.hpp"
-#include "control/planner.hpp"
-#include "xdp/codegen.hpp"
 
 #include <linux/bpf.h>
 
@@ -24,19 +23,7 @@ std::string xdp_action_name(uint32_t action) {
 }
 
 Expected<ReplayResult> replay_frames(const State& state, const std::vector<std::vector<uint8_t>>& frames) {
-    uint32_t slots = xdp::kFirstRuleSlot;
-    for (const auto& [id, slot] : state.slot_of_rule) slots = std::max(slots, slot + 1);
-    auto map = create_map(xdp::counter_map_spec(slots, xdp::CounterMode::PerCpu));
-    if (!map) return map.error();
-    PlanInputs inputs;
-    inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };
-    inputs.resolve_interface = resolve_interface_on_host;
-    inputs.counter_slots = slots;
-    auto plan = plan_ruleset(state.ruleset, inputs);
-    if (!plan) return plan.error();
-    auto generated = xdp::generate(*plan, {});
-    if (!generated) return generated.error();
-    auto prog = load_xdp_program(generated->program, {map->get()}, {.name = "xfw_replay"});
+    auto prog = compile_private(state, "xfw_replay");
     if (!prog) return prog.error();
 
     ReplayResult result;
@@ -46,13 +33,13 @@ Expected<ReplayResult> replay_frames(const State& state, const std::vector<std::
             return bad_input("packet " + std::to_string(i + 1) + " is shorter than an Ethernet header (" +
                              std::to_string(frames[i].size()) + " bytes)");
         }
-        auto verdict = test_run(prog->get(), frames[i]);
+        auto verdict = test_run(prog->compiled.program.get(), frames[i]);
         if (!verdict) return verdict.error();
         ++result.packets;
         ++result.verdicts[xdp_action_name(*verdict)];
         result.per_packet_verdicts.push_back(*verdict);
     }
-    auto counters = read_counters(map->get(), xdp::CounterMode::PerCpu, slots);
+    auto counters = read_counters(prog->counters.get(), xdp::CounterMode::PerCpu, prog->counter_slots);
     if (!counters) return counters.error();
     result.slots = std::move(counters).value();
     return result;

@@ -1,11 +1,10 @@
 // XdpTester: the firewall's compile path with a private counter map, for BPF_PROG_TEST_RUN tests.
 #include "tests/support/xdp_tester.hpp"
 
-#include "control/counter_map.hpp"
+#include "control/compile.hpp"
 #include "control/loader.hpp"
-#include "control/planner.hpp"
+#include "control/counter_map.hpp"
 #include "control/restore_file.hpp"
-#include "xdp/codegen.hpp"
 #include "xdp/plan.hpp"
 
 #include <gtest/gtest.h>
@@ -24,30 +23,16 @@ XdpTester XdpTester::from_restore(const std::string& text) {
     }
     t.state_.ruleset = std::move(rs).value();
     assign_identities(t.state_);
-    t.slots_ = xdp::kFirstRuleSlot;
-    for (const auto& [id, slot] : t.state_.slot_of_rule) t.slots_ = std::max(t.slots_, slot + 1);
-
-    auto fail = [&](const Error& e) {
-        t.error_ = e.message;
+    auto prog = compile_private(t.state_, "xfw_test");
+    if (!prog) {
+        t.error_ = prog.error().message;
         ADD_FAILURE() << t.error_;
-        t.prog_.reset();
-        return std::move(t);
-    };
-    auto map = create_map(xdp::counter_map_spec(t.slots_, xdp::CounterMode::PerCpu));
-    if (!map) return fail(map.error());
-    PlanInputs inputs;
-    inputs.slot_of = [&t](const Rule& r) { return t.state_.slot_of_rule.at(r.id); };
-    inputs.resolve_interface = resolve_interface_on_host;
-    inputs.counter_slots = t.slots_;
-    auto plan = plan_ruleset(t.state_.ruleset, inputs);
-    if (!plan) return fail(plan.error());
-    auto generated = xdp::generate(*plan, {});
-    if (!generated) return fail(generated.error());
-    auto prog = load_xdp_program(generated->program, {map->get()}, {.name = "xfw_test"});
-    if (!prog) return fail(prog.error());
-    t.map_ = std::move(map).value();
-    t.prog_ = std::move(prog).value();
-    t.insn_count_ = static_cast<uint32_t>(generated->program.insns.size());
+        return t;
+    }
+    t.slots_ = prog->counter_slots;
+    t.map_ = std::move(prog->counters);
+    t.prog_ = std::move(prog->compiled.program);
+    t.insn_count_ = prog->compiled.instruction_count;
     return t;
 }
 

@@ -1,0 +1,34 @@
+// Ruleset to loaded program in one call: plan, generate, verify. Used by the firewall, replay,
+// the test harness and the benchmarks, so all of them run exactly the same compile path.
+#pragma once
+
+#include "control/fd.hpp"
+#include "control/state_store.hpp"
+#include "xdp/error.hpp"
+#include "xdp/maps.hpp"
+
+#include <string>
+
+namespace xfw {
+
+struct CompiledProgram {
+    Fd program;
+    uint32_t instruction_count = 0;
+};
+
+// `state` must have identities assigned (every rule has a counter slot below `counter_slots`).
+Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd, uint32_t counter_slots,
+                                          xdp::CounterMode mode, const std::string& program_name);
+
+// Slots a private counter map needs for `state` (fixed slots plus every rule's slot).
+uint32_t counter_slots_needed(const State& state);
+
+// A private (unpinned) per-CPU counter map and the program compiled against it.
+struct PrivateProgram {
+    Fd counters;
+    CompiledProgram compiled;
+    uint32_t counter_slots = 0;
+};
+Expected<PrivateProgram> compile_private(const State& state, const std::string& program_name);
+
+}  // namespace xfw

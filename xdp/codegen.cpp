@@ -69,29 +69,45 @@ struct Generator {
     const CodegenOptions& options;
     std::vector<Label> step_labels;
 
-    // Bumps counter `slot` by one packet and R9 bytes. Inline: a bpf-to-bpf call would cost
-    // more than the update itself on the per-packet path. Clobbers R0-R5.
+    Label count_subprogram = e.new_label();
+
+    // Bumps counter `slot` by one packet and R9 bytes: a call to one shared counting
+    // subprogram. Inlining the update at every rule would make the kernel inline its map
+    // lookup at every rule too, and each of those rewrites costs the verifier a pass over the
+    // whole program (1000 rules: 0.8 s instead of 0.1 s to load). Clobbers R0-R5.
     void count(uint32_t slot) {
-        Label skip = e.new_label();
-        e.emit(st_imm(BPF_W, R10, meta::kMapKey, static_cast<int32_t>(slot)));
+        e.emit(mov64_imm(R1, static_cast<int32_t>(slot)));
+        e.emit(mov64_reg(R2, R9));
+        e.call(count_subprogram);
+    }
+
+    // The counting subprogram: R1 = slot, R2 = bytes; the map key lives on its own stack.
+    void emit_count_subprogram() {
+        e.set_origin("counter update");
+        e.bind(count_subprogram);
+        Label out = e.new_label();
+        e.emit(stx(BPF_W, R10, R1, -8));
+        e.emit(mov64_reg(R6, R2));
         e.load_map(R1, kCounterMapIndex);
         e.emit(mov64_reg(R2, R10));
-        e.emit(alu64_imm(BPF_ADD, R2, meta::kMapKey));
+        e.emit(alu64_imm(BPF_ADD, R2, -8));
         e.emit(call_helper(BPF_FUNC_map_lookup_elem));
-        e.jump_if_imm(BPF_JEQ, R0, 0, skip);
+        e.jump_if_imm(BPF_JEQ, R0, 0, out);
         if (options.counters == CounterMode::PerCpu) {
             e.emit(ldx(BPF_DW, R1, R0, offsetof(CounterValue, packets)));
             e.emit(alu64_imm(BPF_ADD, R1, 1));
             e.emit(stx(BPF_DW, R0, R1, offsetof(CounterValue, packets)));
             e.emit(ldx(BPF_DW, R1, R0, offsetof(CounterValue, bytes)));
-            e.emit(alu64_reg(BPF_ADD, R1, R9));
+            e.emit(alu64_reg(BPF_ADD, R1, R6));
             e.emit(stx(BPF_DW, R0, R1, offsetof(CounterValue, bytes)));
         } else {
             e.emit(mov64_imm(R1, 1));
             e.emit(atomic_add(BPF_DW, R0, R1, offsetof(CounterValue, packets)));
-            e.emit(atomic_add(BPF_DW, R0, R9, offsetof(CounterValue, bytes)));
+            e.emit(atomic_add(BPF_DW, R0, R6, offsetof(CounterValue, bytes)));
         }
-        e.bind(skip);
+        e.bind(out);
+        e.emit(mov64_imm(R0, 0));
+        e.emit(exit_insn());
     }
 
     void verdict(uint32_t xdp_action) {
@@ -292,6 +308,7 @@ struct Generator {
                     break;
             }
         }
+        emit_count_subprogram();
         auto program = e.finish();
         if (!program) return program.error();
         // The verifier follows at most 8192 branches on one path from the entry

@@ -11,10 +11,11 @@
 //   R1-R5, R0  scratch; clobbered by helper calls
 //   R7, R8  scratch that survives helper calls (while parsing: R7 = an unknown-to-the-verifier
 //           zero, R8 = remaining IP payload)
+// Counters are bumped by a bpf-to-bpf call to one shared subprogram (R1 = slot, R2 = bytes)
+// that keeps its map key on its own stack frame.
 //
 // Stack (offsets from R10, the frame pointer):
 //   [-64, -8)  packet metadata, fields below (zeroed by the prologue)
-//   [-8, -4)   map key scratch for counter lookups
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,6 @@ inline constexpr int16_t kError = kBase + 20;      // 1: malformed or truncated 
 inline constexpr int16_t kSrc = kBase + 24;
 inline constexpr int16_t kDst = kBase + 40;
 
-inline constexpr int16_t kMapKey = -8;
 inline constexpr int16_t kStackUse = 64;
 
 inline constexpr uint8_t kL3None = 0;  // not IP, or an IP header too broken to use

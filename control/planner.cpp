@@ -97,6 +97,25 @@ std::optional<std::vector<Test>> lower_rule_tests(const Rule& rule, const PlanIn
         const auto* p = std::get_if<xdp::TestProtocol>(&t);
         return p && !p->invert && implies_protocol(p->proto);
     });
+
+    // The tests are a conjunction without side effects: run the ones most packets fail first,
+    // so a packet that misses the rule leaves after one or two instructions.
+    auto rank = [](const Test& t) {
+        return std::visit(
+            [](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, xdp::TestPrefix>) return v.invert ? 5 : 0;
+                else if constexpr (std::is_same_v<T, xdp::TestPorts>) return 1;
+                else if constexpr (std::is_same_v<T, xdp::TestIcmp>) return 2;
+                else if constexpr (std::is_same_v<T, xdp::TestTcpFlags>) return 3;
+                else if constexpr (std::is_same_v<T, xdp::TestProtocol>) return 4;
+                else if constexpr (std::is_same_v<T, xdp::TestIfindex>) return 6;
+                else if constexpr (std::is_same_v<T, xdp::TestFragment>) return 7;
+                else return 8;  // TestFamily
+            },
+            t);
+    };
+    std::stable_sort(tests.begin(), tests.end(), [&](const Test& a, const Test& b) { return rank(a) < rank(b); });
     return tests;
 }
 

@@ -110,6 +110,20 @@ struct Generator {
         e.emit(exit_insn());
     }
 
+    std::vector<std::pair<Label, size_t>> cold_blocks;
+
+    // Counter update and verdict (or jump) of step `i` once its tests passed.
+    void emit_action(const Step& s, size_t i) {
+        if (s.counter != kNoCounter) count(s.counter);
+        switch (s.on_match.kind) {
+            case Action::Kind::Pass: verdict(XDP_PASS); break;
+            case Action::Kind::Drop: verdict(XDP_DROP); break;
+            case Action::Kind::Goto:
+                if (s.on_match.target != i + 1) e.jump(step_labels[s.on_match.target]);
+                break;
+        }
+    }
+
     void verdict(uint32_t xdp_action) {
         e.emit(mov64_imm(R0, static_cast<int32_t>(xdp_action)));
         e.emit(exit_insn());
@@ -140,23 +154,32 @@ struct Generator {
     }
 
     void emit_test(const TestPrefix& t, Label fail) {
-        int16_t base = t.dir == Direction::Source ? meta::kSrc : meta::kDst;
-        test(t.invert, fail,
-             [&] { require_u8(meta::kL3, t.v6 ? meta::kL3Ipv6 : meta::kL3Ipv4, fail); },
-             [&](Label on_false) {
-                 int bits = t.prefix_len;
-                 for (int16_t word = 0; bits > 0; ++word, bits -= 32) {
-                     uint8_t net[4], mask[4];
-                     for (int i = 0; i < 4; ++i) {
-                         int bit_index = std::min(std::max(bits - 8 * i, 0), 8);
-                         mask[i] = static_cast<uint8_t>(0xff00 >> bit_index);
-                         net[i] = t.net[word * 4 + i] & mask[i];
-                     }
-                     e.emit(ldx(BPF_W, R1, R10, static_cast<int16_t>(base + 4 * word)));
-                     if (bits < 32) e.emit(alu32_imm(BPF_AND, R1, load_u32(mask)));
-                     e.jump_if_imm(BPF_JNE, R1, load_u32(net), on_false, /*wide=*/false);
-                 }
-             });
+        const int16_t base = t.dir == Direction::Source ? meta::kSrc : meta::kDst;
+        auto compare = [&](Label on_false) {
+            int bits = t.prefix_len;
+            for (int16_t word = 0; bits > 0; ++word, bits -= 32) {
+                uint8_t net[4], mask[4];
+                for (int i = 0; i < 4; ++i) {
+                    int bit_index = std::min(std::max(bits - 8 * i, 0), 8);
+                    mask[i] = static_cast<uint8_t>(0xff00 >> bit_index);
+                    net[i] = t.net[word * 4 + i] & mask[i];
+                }
+                // Scratch R1, not a register kept across rules: on the path where the address
+                // matched but the family did not, the verifier knows the value, and a register
+                // that carried it into the next rule would split the verifier's states.
+                e.emit(ldx(BPF_W, R1, R10, static_cast<int16_t>(base + 4 * word)));
+                if (bits < 32) e.emit(alu32_imm(BPF_AND, R1, load_u32(mask)));
+                e.jump_if_imm(BPF_JNE, R1, load_u32(net), on_false, /*wide=*/false);
+            }
+        };
+        auto family = [&] { require_u8(meta::kL3, t.v6 ? meta::kL3Ipv6 : meta::kL3Ipv4, fail); };
+        if (!t.invert) {
+            // Most packets miss on the address: compare first, check the family after.
+            compare(fail);
+            family();
+            return;
+        }
+        test(true, fail, family, compare);
     }
 
     void emit_test(const TestProtocol& t, Label fail) {
@@ -299,14 +322,21 @@ struct Generator {
             e.bind(step_labels[i]);
             Label miss = step_labels[s.on_miss];
             for (const Test& t : s.tests) std::visit([&](const auto& test) { emit_test(test, miss); }, t);
-            if (s.counter != kNoCounter) count(s.counter);
-            switch (s.on_match.kind) {
-                case Action::Kind::Pass: verdict(XDP_PASS); break;
-                case Action::Kind::Drop: verdict(XDP_DROP); break;
-                case Action::Kind::Goto:
-                    if (s.on_match.target != i + 1) e.jump(step_labels[s.on_match.target]);
-                    break;
+            if (!s.tests.empty() && s.on_match.kind != Action::Kind::Goto) {
+                // Keep the chain of tests dense in the instruction cache: the verdict block of a
+                // matching rule goes out of line, after all rules (it always exits, so no jump
+                // goes backwards).
+                Label matched = e.new_label();
+                e.jump(matched);
+                cold_blocks.push_back({matched, i});
+                continue;
             }
+            emit_action(s, i);
+        }
+        for (const auto& [label, index] : cold_blocks) {
+            e.set_origin(plan.steps[index].origin);
+            e.bind(label);
+            emit_action(plan.steps[index], index);
         }
         emit_count_subprogram();
         auto program = e.finish();

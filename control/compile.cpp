@@ -25,6 +25,16 @@ Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd
     return CompiledProgram{std::move(prog).value(), static_cast<uint32_t>(generated->program.insns.size())};
 }
 
+Expected<xdp::GeneratedProgram> generate_ruleset(const State& state, uint32_t counter_slots, xdp::CounterMode mode) {
+    PlanInputs inputs;
+    inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };
+    inputs.resolve_interface = resolve_interface_on_host;
+    inputs.counter_slots = counter_slots;
+    auto plan = plan_ruleset(state.ruleset, inputs);
+    if (!plan) return plan.error();
+    return xdp::generate(*plan, xdp::CodegenOptions{mode});
+}
+
 uint32_t counter_slots_needed(const State& state) {
     uint32_t slots = xdp::kFirstRuleSlot;
     for (const auto& [id, slot] : state.slot_of_rule) slots = std::max(slots, slot + 1);

@@ -4,6 +4,7 @@
 
 #include "control/fd.hpp"
 #include "control/state_store.hpp"
+#include "xdp/codegen.hpp"
 #include "xdp/error.hpp"
 #include "xdp/maps.hpp"
 
@@ -19,6 +20,11 @@ struct CompiledProgram {
 // `state` must have identities assigned (every rule has a counter slot below `counter_slots`).
 Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd, uint32_t counter_slots,
                                           xdp::CounterMode mode, const std::string& program_name);
+
+// Plans and generates without loading (for writing an object file): the same code
+// compile_ruleset loads, with map index 0 the counter map of `counter_slots` slots. Interface
+// names are resolved on this host.
+Expected<xdp::GeneratedProgram> generate_ruleset(const State& state, uint32_t counter_slots, xdp::CounterMode mode);
 
 // Slots a private counter map needs for `state` (fixed slots plus every rule's slot).
 uint32_t counter_slots_needed(const State& state);

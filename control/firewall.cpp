@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -123,26 +124,56 @@ Status Firewall::pin_new_counter_map(const PreparedProgram& prepared) {
 }
 
 Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& attachments) {
-    std::vector<Fd> updated;
-    for (const Attachment& a : attachments) {
-        auto link = open_pin(link_pin(paths_, a.ifname));
-        Status result;
-        if (!link) {
-            result = link.error();
-        } else if (bpf_link_update(link->get(), new_prog_fd, nullptr) != 0) {
-            if (errno == ENOLINK) {
-                // The interface is gone; the link is defunct. Keep the attachment: `xfw reload`
-                // re-attaches when the interface is back.
-                continue;
-            }
-            result = runtime_error("cannot update the XDP program on " + a.ifname + ": " + errno_text(errno));
-        } else {
-            updated.push_back(std::move(link).value());
-            continue;
-        }
-        // Put back the previous program on the links already switched.
+    std::vector<Fd> updated;           // links switched to the new program
+    std::vector<std::string> created;  // links made afresh (their pins)
+    auto undo = [&] {
         if (auto old = open_pin(program_pin(paths_)))
             for (Fd& l : updated) bpf_link_update(l.get(), old->get(), nullptr);
+        for (const std::string& pin : created) {
+            if (auto l = open_pin(pin)) bpf_link_detach(l->get());
+            ::unlink(pin.c_str());
+        }
+    };
+    for (const Attachment& a : attachments) {
+        const std::string pin = link_pin(paths_, a.ifname);
+        if (int fd = bpf_obj_get(pin.c_str()); fd >= 0) {
+            Fd link(fd);
+            if (bpf_link_update(link.get(), new_prog_fd, nullptr) == 0) {
+                updated.push_back(std::move(link));
+                continue;
+            }
+            if (errno != ENOLINK) {
+                Status failed = runtime_error("cannot update the XDP program on " + a.ifname + ": " + errno_text(errno));
+                undo();
+                return failed;
+            }
+            // Defunct: the interface went away (and may be back under a new ifindex).
+            ::unlink(pin.c_str());
+        }
+        // No link: the bpffs was emptied (a reboot) or the link was defunct. Attach afresh.
+        const uint32_t ifindex = if_nametoindex(a.ifname.c_str());
+        if (ifindex == 0) {
+            std::fprintf(stderr, "xfw: warning: %s does not exist; it stays configured and is attached again "
+                                 "by the next change or `xfw reload` once it exists\n", a.ifname.c_str());
+            continue;
+        }
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(a.mode));
+        int fd = bpf_link_create(new_prog_fd, static_cast<int>(ifindex), BPF_XDP, &opts);
+        Status result;
+        if (fd < 0) {
+            result = runtime_error("cannot attach to " + a.ifname + ": " + errno_text(errno));
+        } else {
+            Fd link(fd);
+            std::error_code ec;
+            fs::create_directories(link_dir(paths_), ec);
+            result = pin_replace(link.get(), pin);
+            if (result.ok()) {
+                created.push_back(pin);
+                continue;
+            }
+            bpf_link_detach(link.get());
+        }
+        undo();
         return result;
     }
     return {};
@@ -159,6 +190,7 @@ Status Firewall::commit(Ruleset next) {
                          std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules");
     auto loaded = prepare(candidate);
     if (!loaded) return loaded.error();
+    if (loaded->map_is_new) candidate.zero_baseline.clear();  // a fresh map starts at zero
 
     XFW_TRY(zero_counters(loaded->counters.get(), kHostCounters, fresh));
     XFW_TRY(pin_new_counter_map(*loaded));
@@ -176,25 +208,14 @@ Status Firewall::reload() {
     auto loaded = prepare(state_);
     if (!loaded) return loaded.error();
     XFW_TRY(pin_new_counter_map(*loaded));
-    for (const Attachment& a : state_.attachments) {
-        auto link = open_pin(link_pin(paths_, a.ifname));
-        if (link && bpf_link_update(link->get(), loaded->program.get(), nullptr) == 0) continue;
-        // No link (bpffs emptied by a reboot) or a defunct one: attach afresh.
-        ::unlink(link_pin(paths_, a.ifname).c_str());
-        uint32_t ifindex = if_nametoindex(a.ifname.c_str());
-        if (ifindex == 0) {
-            fprintf(stderr, "xfw: warning: %s does not exist; it stays configured and is attached by the "
-                            "next reload once it exists\n", a.ifname.c_str());
-            continue;
-        }
-        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(a.mode));
-        int fd = bpf_link_create(loaded->program.get(), static_cast<int>(ifindex), BPF_XDP, &opts);
-        if (fd < 0) return runtime_error("cannot attach to " + a.ifname + ": " + errno_text(errno));
-        Fd new_link(fd);
-        std::error_code ec;
-        fs::create_directories(link_dir(paths_), ec);
-        XFW_TRY(pin_replace(new_link.get(), link_pin(paths_, a.ifname)));
+    if (loaded->map_is_new && !state_.zero_baseline.empty()) {
+        // A fresh counter map (after a reboot) starts at zero: old -Z baselines no longer apply.
+        State candidate = state_;
+        candidate.zero_baseline.clear();
+        XFW_TRY(save_state(paths_.state_dir, candidate));
+        state_ = std::move(candidate);
     }
+    XFW_TRY(swap_links(loaded->program.get(), state_.attachments));
     return pin_program(loaded->program.get());
 }
 
@@ -211,14 +232,16 @@ Status Firewall::attach(const std::string& ifname, AttachMode mode) {
     candidate.attachments.push_back({ifname, mode});
     auto loaded = prepare(candidate);
     if (!loaded) return loaded.error();
+    if (loaded->map_is_new) candidate.zero_baseline.clear();  // a fresh map starts at zero
 
     LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(mode));
     int fd = bpf_link_create(loaded->program.get(), static_cast<int>(ifindex), BPF_XDP, &opts);
     if (fd < 0) {
         int err = errno;
         if (err == EBUSY || err == EEXIST)
-            return bad_input(ifname + " already has an XDP program that is not xfw's; remove it with "
-                             "`ip link set dev " + ifname + " xdp off` (or xdp-loader unload) first");
+            return bad_input(ifname + " already has an XDP program that is not xfw's; remove it first with "
+                             "`ip link set dev " + ifname + " xdp off` (`xdpgeneric off` for a generic-mode "
+                             "program) or `xdp-loader unload " + ifname + " --all`");
         if (err == EOPNOTSUPP || err == EINVAL)
             return bad_input(ifname + ": the driver cannot run XDP in " + to_string(mode) +
                              " mode (" + errno_text(err) + "); try --mode generic");

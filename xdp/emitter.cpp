@@ -82,8 +82,8 @@ Expected<Program> Emitter::finish() {
         }
         if (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())
             return bad_input("program too large: a jump spans " + std::to_string(off) +
-                             " instructions (limit 32767); split the ruleset into user chains or "
-                             "use sets");
+                             " instructions (limit 32767); use fewer rules in the user chain it "
+                             "jumps over, or fewer rules in all");
         insns_[f.insn_index].off = static_cast<int16_t>(off);
     }
     fixups_.clear();
@@ -116,7 +116,7 @@ Status check_expanded_jumps(const Program& program) {
             return bad_input("program too large: a jump at instruction " + std::to_string(i) + " (" +
                              program.origin_of(static_cast<uint32_t>(i)) + ") spans about " +
                              std::to_string(span) + " instructions once the kernel inlines its helpers "
-                             "(limit 32767); make the user chain it jumps over smaller");
+                             "(limit 32767); use fewer rules in the user chain it jumps over, or fewer rules in all");
     }
     return {};
 }

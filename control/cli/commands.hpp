@@ -24,5 +24,7 @@ int run_detach(const Paths& paths, const std::vector<std::string>& args);
 int run_status(const Paths& paths, const std::vector<std::string>& args);
 int run_reload(const Paths& paths, const std::vector<std::string>& args);
 int run_replay(const Paths& paths, const std::vector<std::string>& args);
+int run_compile(const Paths& paths, const std::vector<std::string>& args);
+int run_counters(const Paths& paths, const std::vector<std::string>& args);
 
 }  // namespace xfw::cli

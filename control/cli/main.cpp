@@ -39,8 +39,13 @@ Other commands:
   reload                        recompile and re-attach (after a reboot or new interfaces)
   replay --pcap FILE [--rules FILE] [--json]
                                 run a capture through a ruleset with BPF_PROG_TEST_RUN
+  compile [--rules FILE] -o FILE.o
+                                write the ruleset as a BPF ELF object (section xdp, map
+                                xfw_counters) for bpftool, ip link, xdp-loader, libbpf
+  counters [--json|--csv|--prometheus] [--raw]
+                                every rule's counters with its id and account=NAME comment
+                                (since -Z; --raw and --prometheus: never reset)
 
-Global options:
 )";
 
 }  // namespace
@@ -110,6 +115,8 @@ int main(int argc, char** argv) {
     if (verb == "status") return cli::run_status(paths, sub);
     if (verb == "reload") return cli::run_reload(paths, sub);
     if (verb == "replay") return cli::run_replay(paths, sub);
+    if (verb == "compile") return cli::run_compile(paths, sub);
+    if (verb == "counters") return cli::run_counters(paths, sub);
     if (!verb.empty() && verb[0] == '-') return cli::run_rule_command(paths, rest);
     std::fprintf(stderr, "xfw: unknown command \"%s\" (see xfw --help)\n", verb.c_str());
     return cli::kExitBadInput;

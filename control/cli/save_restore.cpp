@@ -25,6 +25,7 @@ int run_save(const Paths& paths, const std::vector<std::string>& args) {
     auto fw = Firewall::open(paths);
     if (!fw) return report(fw.error());
     PolicyCounters policy;
+    CounterLookup rules;
     if (counters) {
         if (Status s = fw->refresh_counters(); !s) return report(s.error());
         policy = [&](const std::string& chain) -> std::pair<uint64_t, uint64_t> {
@@ -32,8 +33,12 @@ int run_save(const Paths& paths, const std::vector<std::string>& args) {
             auto c = fw->slot_counters(xdp::kSlotPolicyInput);
             return {c.shown.packets, c.shown.bytes};
         };
+        rules = [&](const Rule& r) -> std::pair<uint64_t, uint64_t> {
+            auto c = fw->rule_counters(r);
+            return c ? std::pair{c->shown.packets, c->shown.bytes} : std::pair<uint64_t, uint64_t>{0, 0};
+        };
     }
-    std::fputs(format_save(fw->state().ruleset, policy).c_str(), stdout);
+    std::fputs(format_save(fw->state().ruleset, policy, rules).c_str(), stdout);
     return kExitOk;
 }
 

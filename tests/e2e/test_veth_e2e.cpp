@@ -17,6 +17,11 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -500,6 +505,42 @@ TEST_F(E2e, CountersSurviveRuleChanges) {
 }
 
 // Renaming a chain keeps counters; -Z CHAIN zeroes that chain only; restore --noflush adds.
+// A reboot empties the bpffs: links, program and counter map are gone while the state file
+// remains. The next change attaches again by itself, and -Z baselines taken against the old
+// map no longer apply to the fresh one.
+TEST_F(E2e, PinsLostLikeAfterARebootAreRebuiltByTheNextChange) {
+    const std::string ifname = lab().host_ifname();
+    ASSERT_TRUE(xfw_ok({"-A", "INPUT", "-p", "udp", "--dport", "7001", "-j", "DROP"}));
+    ASSERT_TRUE(xfw_ok({"attach", ifname}));
+    const Frame f7001 = lab().to_host().udp(1000, 7001).payload_len(9).build();
+    auto dropped_count = [&] {
+        Listing l = settled_listing();
+        return l.count("INPUT") && !l["INPUT"].rules.empty() ? l["INPUT"].rules[0].packets : UINT64_MAX;
+    };
+    send(std::vector<Frame>(6, f7001));
+    ASSERT_EQ(dropped_count(), 6u) << listing_text();
+    ASSERT_TRUE(xfw_ok({"-Z"}));
+    send(std::vector<Frame>(2, f7001));
+    ASSERT_EQ(dropped_count(), 2u) << listing_text();
+
+    // "Reboot": every pin goes; with the last reference the link detaches the program.
+    for (const std::string pin : {"/links/" + ifname, std::string("/prog"), std::string("/counters")})
+        ASSERT_EQ(::unlink((cli_.bpffs + pin).c_str()), 0) << pin << ": " << std::strerror(errno);
+    auto link = run_command({"ip", "link", "show", "dev", ifname});
+    ASSERT_TRUE(link.ok()) << link.describe();
+    ASSERT_EQ(link.out.find("prog/xdp"), std::string::npos) << link.out;
+
+    // An ordinary change brings the firewall back on the interface.
+    auto added = xfw({"-A", "INPUT", "-p", "udp", "--dport", "7002", "-j", "DROP"});
+    ASSERT_EQ(added.exit_status, 0) << added.describe();
+    link = run_command({"ip", "link", "show", "dev", ifname});
+    EXPECT_NE(link.out.find("prog/xdp"), std::string::npos) << link.out;
+    EXPECT_NE(xfw({"status"}).out.find("live"), std::string::npos);
+    send(std::vector<Frame>(3, f7001));
+    EXPECT_EQ(dropped_count(), 3u) << "a fresh map counts from zero, without the old -Z baseline\n"
+                                   << listing_text();
+}
+
 TEST_F(E2e, RenameAndPerChainZero) {
     ASSERT_TRUE(xfw_ok({"-N", "U1"}));
     ASSERT_TRUE(xfw_ok({"-A", "INPUT", "-p", "udp", "-j", "U1"}));

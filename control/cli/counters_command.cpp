@@ -1,0 +1,72 @@
+// counters: every rule's counters (and the fixed ones) for billing and monitoring.
+#include "control/cli/commands.hpp"
+
+#include "control/counter_export.hpp"
+#include "xdp/plan.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+
+namespace po = boost::program_options;
+
+namespace xfw::cli {
+
+int run_counters(const Paths& paths, const std::vector<std::string>& args) {
+    po::options_description desc("counters options");
+    desc.add_options()
+        ("json", "print a JSON object")
+        ("csv", "print CSV (RFC 4180)")
+        ("prometheus", "print the Prometheus text format (always the raw, never reset counts)")
+        ("raw", "the counts since each rule was created, ignoring -Z");
+    for (const std::string& a : args)
+        if (a.empty() || a[0] != '-') return report(bad_input("counters: unexpected argument \"" + a + "\""));
+    po::variables_map vm;
+    try {
+        // Options are spelled out in full: scripts should not depend on abbreviations.
+        const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+        po::store(po::command_line_parser(args).options(desc).style(style).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return report(bad_input(std::string("counters: ") + e.what()));
+    }
+    const int formats = static_cast<int>(vm.count("json") + vm.count("csv") + vm.count("prometheus"));
+    if (formats > 1) return report(bad_input("counters: --json, --csv and --prometheus exclude each other"));
+    const bool prometheus = vm.count("prometheus") > 0;
+    // Prometheus counters must be monotonic: -Z does not apply to them.
+    const bool raw = vm.count("raw") > 0 || prometheus;
+
+    auto fw = Firewall::open(paths);
+    if (!fw) return report(fw.error());
+    if (Status s = fw->refresh_counters(); !s) return report(s.error());
+
+    auto pick = [raw](const RuleCounters& c) {
+        const xdp::CounterValue& v = raw ? c.raw : c.shown;
+        return CounterPair{v.packets, v.bytes};
+    };
+    Error failure{};
+    bool failed = false;
+    CounterSnapshot snapshot = make_counter_snapshot(
+        fw->state().ruleset,
+        [&](const Rule& r) {
+            auto c = fw->rule_counters(r);
+            if (!c) {
+                if (!failed) failure = c.error();
+                failed = true;
+                return CounterPair{};
+            }
+            return pick(*c);
+        },
+        pick(fw->slot_counters(xdp::kSlotPolicyInput)), pick(fw->slot_counters(xdp::kSlotError)),
+        pick(fw->slot_counters(xdp::kSlotNonIp)));
+    if (failed) return report(failure);
+
+    const std::string text = vm.count("json") ? format_counters_json(snapshot)
+                             : vm.count("csv") ? format_counters_csv(snapshot)
+                             : prometheus      ? format_counters_prometheus(snapshot)
+                                               : format_counters_table(snapshot);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return std::fflush(stdout) == 0 ? kExitOk : kExitRuntime;
+}
+
+}  // namespace xfw::cli

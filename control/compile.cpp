@@ -12,13 +12,7 @@ namespace xfw {
 
 Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd, uint32_t counter_slots,
                                           xdp::CounterMode mode, const std::string& program_name) {
-    PlanInputs inputs;
-    inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };
-    inputs.resolve_interface = resolve_interface_on_host;
-    inputs.counter_slots = counter_slots;
-    auto plan = plan_ruleset(state.ruleset, inputs);
-    if (!plan) return plan.error();
-    auto generated = xdp::generate(*plan, xdp::CodegenOptions{mode});
+    auto generated = generate_ruleset(state, counter_slots, mode);
     if (!generated) return generated.error();
     auto prog = load_xdp_program(generated->program, {counter_map_fd}, {.name = program_name});
     if (!prog) return prog.error();

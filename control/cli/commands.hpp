@@ -3,6 +3,7 @@
 
 #include "control/firewall.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,12 @@ inline constexpr int kExitRuntime = 1;
 inline constexpr int kExitBadInput = 2;
 
 int report(const Error& error);
+
+// The ruleset a command works on: an iptables-save file when `rules_file` is given, else the
+// stored one. Identities are assigned (every rule has a counter slot). Errors name the file
+// and line, prefixed with `command`.
+Expected<State> load_ruleset_source(const Paths& paths, const std::optional<std::string>& rules_file,
+                                    const std::string& command);
 
 int run_rule_command(const Paths& paths, const std::vector<std::string>& args);
 int run_save(const Paths& paths, const std::vector<std::string>& args);

@@ -86,26 +86,10 @@ int run_compile(const Paths& paths, const std::vector<std::string>& args) {
     if (std::filesystem::is_directory(output))
         return report(bad_input("compile: " + output + " is a directory; -o needs a file name"));
 
-    State state;
-    if (vm.count("rules")) {
-        const std::string file = vm["rules"].as<std::string>();
-        std::ifstream in(file);
-        if (!in) return report(bad_input("compile: cannot read " + file));
-        std::stringstream text;
-        text << in.rdbuf();
-        auto rs = parse_restore(text.str(), Ruleset::empty());
-        if (!rs) {
-            Error e = rs.error();
-            e.message = "compile: " + file + ": " + e.message;
-            return report(e);
-        }
-        state.ruleset = std::move(rs).value();
-    } else {
-        auto fw = Firewall::open(paths);
-        if (!fw) return report(fw.error());
-        state = fw->state();
-    }
-    assign_identities(state);
+    auto loaded = load_ruleset_source(
+        paths, vm.count("rules") ? std::optional(vm["rules"].as<std::string>()) : std::nullopt, "compile");
+    if (!loaded) return report(loaded.error());
+    State state = std::move(loaded).value();
     if (state.next_slot > kCounterMapSlots)
         return report(bad_input("compile: too many rules: the counter map holds " +
                                 std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules"));

@@ -32,26 +32,10 @@ int run_replay(const Paths& paths, const std::vector<std::string>& args) {
     }
     if (!vm.count("pcap")) return report(bad_input("replay: --pcap FILE is required"));
 
-    State state;
-    if (vm.count("rules")) {
-        const std::string file = vm["rules"].as<std::string>();
-        std::ifstream in(file);
-        if (!in) return report(bad_input("replay: cannot read " + file));
-        std::stringstream text;
-        text << in.rdbuf();
-        auto rs = parse_restore(text.str(), Ruleset::empty());
-        if (!rs) {
-            Error e = rs.error();
-            e.message = file + ": " + e.message;
-            return report(e);
-        }
-        state.ruleset = std::move(rs).value();
-    } else {
-        auto fw = Firewall::open(paths);
-        if (!fw) return report(fw.error());
-        state = fw->state();
-    }
-    assign_identities(state);
+    auto loaded = load_ruleset_source(
+        paths, vm.count("rules") ? std::optional(vm["rules"].as<std::string>()) : std::nullopt, "replay");
+    if (!loaded) return report(loaded.error());
+    State state = std::move(loaded).value();
 
     auto frames = read_pcap_frames(vm["pcap"].as<std::string>());
     if (!frames) return report(frames.error());

@@ -33,6 +33,7 @@ constexpr CommandSpelling kCommands[] = {
     {"-N", "--new-chain", "--new", Op::NewChain},
     {"-X", "--delete-chain", nullptr, Op::DeleteChain},
     {"-E", "--rename-chain", nullptr, Op::RenameChain},
+    {"-C", "--check", nullptr, Op::Check},
 };
 
 std::optional<Op> command_for(const std::string& t) {
@@ -59,7 +60,7 @@ Expected<uint32_t> parse_rule_number(const std::string& s) {
 }
 
 bool takes_rule(Op op) {
-    return op == Op::Append || op == Op::Insert || op == Op::Delete || op == Op::Replace;
+    return op == Op::Append || op == Op::Insert || op == Op::Delete || op == Op::Replace || op == Op::Check;
 }
 
 std::string rule_text(const Rule& r) {
@@ -143,6 +144,7 @@ Expected<Command> parse_command(const std::vector<std::string>& tokens, CommandS
                 case Op::Insert:
                 case Op::Delete:
                 case Op::Replace:
+                case Op::Check:
                 case Op::Policy:
                 case Op::NewChain:
                 case Op::RenameChain:
@@ -219,9 +221,9 @@ Expected<Command> parse_command(const std::vector<std::string>& tokens, CommandS
                          "-X, -E)");
     if (!takes_rule(cmd.op) && !rule_parser.empty())
         return err(*first_rule_option, std::string("rule options are not valid with ") +
-                                           command_option(cmd.op) + " (only with -A, -I, -D spec or -R)");
-    if (restore && (cmd.op == Op::List || cmd.op == Op::ListRules || cmd.op == Op::Zero))
-        return err(*op_token, "listing and zeroing commands cannot appear in a restore file");
+                                           command_option(cmd.op) + " (only with -A, -I, -C, -D spec or -R)");
+    if (restore && (cmd.op == Op::List || cmd.op == Op::ListRules || cmd.op == Op::Zero || cmd.op == Op::Check))
+        return err(*op_token, "listing, checking and zeroing commands cannot appear in a restore file");
     if (takes_rule(cmd.op)) {
         auto rule = rule_parser.finish();
         if (!rule) return rule_error(rule.error());
@@ -274,6 +276,12 @@ Status apply_command(Ruleset& rs, const Command& cmd) {
             chain->rules.erase(it);
             return Status::success();
         }
+        case Op::Check:
+            // iptables -C: status 1 (not 2) when the rule is absent, so `-C || -A` scripts work.
+            if (std::find(chain->rules.begin(), chain->rules.end(), cmd.rule) == chain->rules.end())
+                return Error{"\"" + what + rule_text(cmd.rule) + "\": Bad rule (does a matching rule exist in that "
+                             "chain?)", 1};
+            return Status::success();
         case Op::DeleteNum: {
             if (cmd.rule_number < 1 || cmd.rule_number > chain->rules.size())
                 return err(what + " " + std::to_string(cmd.rule_number),

@@ -27,13 +27,14 @@ struct Command {
         NewChain,     // -N CHAIN
         DeleteChain,  // -X [CHAIN]
         RenameChain,  // -E OLD NEW
+        Check,        // -C CHAIN spec: succeeds when an equal rule exists
     };
     Op op = Op::List;
     // Absent only for -L/-S/-F/-Z/-X without a chain (meaning all chains).
     std::optional<std::string> chain;
     std::string new_name;                           // RenameChain
     uint32_t rule_number = 0;                       // 1-based; Insert (default 1), DeleteNum, Replace
-    Rule rule;                                      // Append, Insert, Delete, Replace
+    Rule rule;                                      // Append, Insert, Delete, Replace, Check
     Target::Kind policy = Target::Kind::Accept;     // Policy: Accept or Drop
     ListOptions list;                               // -v -n -x --line-numbers
 };

@@ -10,9 +10,10 @@ meson test -C build --print-errorlogs --num-processes 1 "$@" || status=$?
 
 # One closing line with the number of test cases (GoogleTest's own totals, summed over suites).
 log=build/meson-logs/testlog.txt
-passed=$(grep -hoE '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s += $4} END {print s + 0}')
-failed=$(grep -hoE '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s += $4} END {print s + 0}')
-skipped=$(grep -hoE '^\[  SKIPPED \] [0-9]+ test' "$log" | awk '{s += $4} END {print s + 0}')
+total() { awk -v tag="$1" 'index($0, tag) == 1 && $4 ~ /^[0-9]+$/ {s += $4} END {print s + 0}' "$log"; }
+passed=$(total '[  PASSED  ] ')
+failed=$(total '[  FAILED  ] ')
+skipped=$(total '[  SKIPPED ] ')
 if ((status != 0 && failed == 0)); then failed=1; fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -19,6 +19,7 @@ Rule commands (iptables syntax; the XDP ingress chain is INPUT):
   -I CHAIN [N] RULE             insert a rule at position N (default 1)
   -D CHAIN RULE | N             delete a rule by specification or number
   -R CHAIN N RULE               replace rule N
+  -C CHAIN RULE                 check whether RULE exists (exit 0) or not (exit 1)
   -L [CHAIN] [-v] [-n] [-x] [--line-numbers]
                                 list rules (with -v: packet and byte counters)
   -S [CHAIN]                    print rules as commands

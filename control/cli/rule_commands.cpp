@@ -57,6 +57,8 @@ int run_rule_command(const Paths& paths, const std::vector<std::string>& args) {
             std::fputs(text.c_str(), stdout);
             return kExitOk;
         }
+        case Command::Op::Check:
+            return kExitOk;  // apply_command found the rule
         case Command::Op::Zero:
             if (Status s = fw->zero(cmd->chain); !s) return report(s.error());
             return kExitOk;

@@ -402,7 +402,7 @@ const BadFile kBadFiles[] = {
      R"(line 2: "-A FORWARD -i eth0 -j DROP": xfw filters XDP ingress only: chain FORWARD cannot hold rules)"},
     {"*filter\n-t filter -A INPUT -j ACCEPT\nCOMMIT\n",
      R"(line 2: "-t": -t cannot be used in a restore file (tables are chosen by *filter lines))"},
-    {"*filter\n-L INPUT\nCOMMIT\n", R"(line 2: "-L INPUT": listing and zeroing commands cannot appear in a restore file)"},
+    {"*filter\n-L INPUT\nCOMMIT\n", R"(line 2: "-L INPUT": listing, checking and zeroing commands cannot appear in a restore file)"},
     {"*filter\n-A INPUT -m comment --comment \"open -j ACCEPT\nCOMMIT\n",
      R"(line 2: "-A INPUT -m comment --comment "open -j ACCEPT": unterminated quote (a " has no closing "))"},
     {"*filter\n[1:2:3] -A INPUT -j ACCEPT\nCOMMIT\n", R"(line 2: "[1:2:3]": bad counters (expected [packets:bytes]))"},

@@ -208,7 +208,7 @@ const BadCommand kBadCommands[] = {
     {"-S INPUT ! -s 1.2.3.4", R"("! -s": rule options are not valid with -S)"},
     {"-F -j ACCEPT", "rule options are not valid with -F"},
     {"-N x -p tcp", "rule options are not valid with -N"},
-    {"-D INPUT 2 -p tcp", "rule options are not valid with -D (only with -A, -I, -D spec or -R)"},
+    {"-D INPUT 2 -p tcp", "rule options are not valid with -D (only with -A, -I, -C, -D spec or -R)"},
     {"-F INPUT extra", R"("extra": unexpected argument)"},
     {"-A INPUT -p tcp --dport 70000 -j ACCEPT", R"(rule: "--dport 70000": port out of range 0-65535)"},
     {"-A INPUT -m conntrack --ctstate NEW -j ACCEPT", R"(rule: "-m conntrack": unsupported match module)"},
@@ -504,6 +504,37 @@ TEST(ApplyCommand, AWholeSession) {
               "-A INPUT -p tcp -m tcp --dport 22 -j admin\n"
               "-A admin -s 198.51.100.1/32 -j DROP\n"
               "-A admin -s 192.0.2.0/24 -j ACCEPT\n");
+}
+
+}  // namespace
+}  // namespace xfw
+
+namespace xfw {
+namespace {
+
+// -C: what scripts use as `xfw -C ... || xfw -A ...`.
+TEST(CheckCommand, FindsEqualRulesAndExitsOneOtherwise) {
+    Ruleset rs = Ruleset::empty();
+    run_ok(rs, "-A INPUT -p tcp --dport 22 -j ACCEPT");
+    const std::string before = dump(rs);
+
+    auto found = parse_command(toks("-C INPUT -p tcp -m tcp --dport 22 -j ACCEPT"));
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->op, Command::Op::Check);
+    EXPECT_TRUE(apply_command(rs, *found).ok());
+
+    auto absent = parse_command(toks("--check INPUT -p tcp --dport 23 -j ACCEPT"));
+    ASSERT_TRUE(absent.ok());
+    Status st = apply_command(rs, *absent);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().exit_code, 1);
+    EXPECT_NE(st.error().message.find("Bad rule (does a matching rule exist in that chain?)"), std::string::npos);
+    EXPECT_EQ(dump(rs), before);  // checking never changes the ruleset
+
+    EXPECT_NE(run(rs, "-C NOSUCH -j DROP").find("No chain/target/match by that name"), std::string::npos);
+    EXPECT_NE(cmd_error("-C").find("option requires a chain name"), std::string::npos);
+    EXPECT_NE(cmd_error("-C INPUT -j DROP", CommandSource::RestoreFile).find("cannot appear in a restore file"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -112,6 +112,16 @@ std::string format_save(const Ruleset& rs, const PolicyCounters& policy_counters
     return out;
 }
 
+Ruleset rules_for_family(const Ruleset& rs, Family family) {
+    Ruleset out = rs;
+    for (Chain& c : out.chains)
+        std::erase_if(c.rules, [&](const Rule& r) {
+            const Family f = r.family();
+            return f != Family::Any && f != family;
+        });
+    return out;
+}
+
 Expected<Ruleset> parse_restore(std::string_view text, const Ruleset& current,
                                 const RestoreOptions& options) {
     // Work on a copy: the result is all of the file or nothing.

@@ -21,6 +21,10 @@ using PolicyCounters = PolicyCounterLookup;
 std::string format_save(const Ruleset& rs, const PolicyCounters& policy_counters = {},
                         const CounterLookup& rule_counters = {});
 
+// The rules of `rs` that apply to `family` (V4 or V6): what iptables-save or ip6tables-save
+// would hold, so `xfw save -4`/`-6` output loads into iptables-restore/ip6tables-restore.
+Ruleset rules_for_family(const Ruleset& rs, Family family);
+
 struct RestoreOptions {
     // --noflush: add to the current ruleset instead of replacing it.
     bool noflush = false;

@@ -30,7 +30,8 @@ Rule commands (iptables syntax; the XDP ingress chain is INPUT):
                                 create, delete, rename a user chain
 
 Other commands:
-  save                          print the ruleset in iptables-save format
+  save [-c] [-4|-6]             print the ruleset in iptables-save format (-4/-6: only the
+                                rules of one family, for iptables-restore/ip6tables-restore)
   restore [--noflush] [-4|-6] [FILE|-]
                                 replace the ruleset from iptables-save text, all or nothing
   attach IFACE [--mode native|generic]

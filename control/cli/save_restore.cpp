@@ -17,8 +17,13 @@ namespace xfw::cli {
 
 int run_save(const Paths& paths, const std::vector<std::string>& args) {
     bool counters = false;
+    std::optional<Family> family;
     for (const std::string& a : args) {
         if (a == "-c" || a == "--counters") counters = true;
+        else if ((a == "-4" || a == "--ipv4" || a == "-6" || a == "--ipv6") && family)
+            return report(bad_input("save: -4 and -6 exclude each other"));
+        else if (a == "-4" || a == "--ipv4") family = Family::V4;
+        else if (a == "-6" || a == "--ipv6") family = Family::V6;
         else if (a == "-t" || a == "--table" || a == "filter") continue;
         else return report(bad_input("save: unexpected argument \"" + a + "\""));
     }
@@ -38,7 +43,8 @@ int run_save(const Paths& paths, const std::vector<std::string>& args) {
             return c ? std::pair{c->shown.packets, c->shown.bytes} : std::pair<uint64_t, uint64_t>{0, 0};
         };
     }
-    std::fputs(format_save(fw->state().ruleset, policy, rules).c_str(), stdout);
+    const Ruleset& all = fw->state().ruleset;
+    std::fputs(format_save(family ? rules_for_family(all, *family) : all, policy, rules).c_str(), stdout);
     return kExitOk;
 }
 

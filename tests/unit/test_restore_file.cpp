@@ -432,3 +432,36 @@ TEST(Restore, FailsAsAWhole) {
 
 }  // namespace
 }  // namespace xfw
+
+namespace xfw {
+namespace {
+
+// save -4 / -6: each family's rules, with the rules that apply to both in each.
+TEST(RulesForFamily, KeepsOneFamilyAndTheRulesForBoth) {
+    auto rs = parse_restore("*filter\n:INPUT DROP [0:0]\n:USER - [0:0]\n"
+                            "-A INPUT -s 10.0.0.0/8 -j ACCEPT\n"
+                            "-A INPUT -s 2001:db8::/32 -j ACCEPT\n"
+                            "-A INPUT -p udp -m udp --dport 53 -j USER\n"
+                            "-A INPUT -p icmp -j ACCEPT\n"
+                            "-A INPUT -p ipv6-icmp -j ACCEPT\n"
+                            "-A INPUT -6 -p tcp -m tcp --dport 22 -j ACCEPT\n"
+                            "-A USER -d fd00::1/128 -j DROP\n"
+                            "COMMIT\n",
+                            Ruleset::empty());
+    ASSERT_TRUE(rs.ok()) << rs.error().message;
+    EXPECT_EQ(format_rules_S(rules_for_family(*rs, Family::V4), std::nullopt),
+              "-P INPUT DROP\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N USER\n"
+              "-A INPUT -s 10.0.0.0/8 -j ACCEPT\n"
+              "-A INPUT -p udp -m udp --dport 53 -j USER\n"
+              "-A INPUT -p icmp -j ACCEPT\n");
+    EXPECT_EQ(format_rules_S(rules_for_family(*rs, Family::V6), std::nullopt),
+              "-P INPUT DROP\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N USER\n"
+              "-A INPUT -s 2001:db8::/32 -j ACCEPT\n"
+              "-A INPUT -p udp -m udp --dport 53 -j USER\n"
+              "-A INPUT -p ipv6-icmp -j ACCEPT\n"
+              "-A INPUT -6 -p tcp -m tcp --dport 22 -j ACCEPT\n"
+              "-A USER -d fd00::1/128 -j DROP\n");
+}
+
+}  // namespace
+}  // namespace xfw

@@ -67,6 +67,22 @@ Status pin_replace(int fd, const std::string& path) {
     return {};
 }
 
+// Attaches `prog_fd` to `ifname` with a new bpf_link, with errors that say what to do.
+Expected<Fd> create_link(int prog_fd, const std::string& ifname, uint32_t ifindex, AttachMode mode) {
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(mode));
+    int fd = bpf_link_create(prog_fd, static_cast<int>(ifindex), BPF_XDP, &opts);
+    if (fd >= 0) return Fd(fd);
+    const int err = errno;
+    if (err == EBUSY || err == EEXIST)
+        return bad_input(ifname + " already has an XDP program that is not xfw's; remove it first with "
+                         "`ip link set dev " + ifname + " xdp off` (`xdpgeneric off` for a generic-mode "
+                         "program) or `xdp-loader unload " + ifname + " --all`");
+    if (err == EOPNOTSUPP || err == EINVAL)
+        return bad_input(ifname + ": the driver cannot run XDP in " + to_string(mode) + " mode (" +
+                         errno_text(err) + "); try --mode generic");
+    return runtime_error("cannot attach to " + ifname + ": " + errno_text(err));
+}
+
 }  // namespace
 
 Expected<Firewall> Firewall::open(const Paths& paths) {
@@ -157,21 +173,17 @@ Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& atta
                                  "by the next change or `xfw reload` once it exists\n", a.ifname.c_str());
             continue;
         }
-        LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(a.mode));
-        int fd = bpf_link_create(new_prog_fd, static_cast<int>(ifindex), BPF_XDP, &opts);
-        Status result;
-        if (fd < 0) {
-            result = runtime_error("cannot attach to " + a.ifname + ": " + errno_text(errno));
-        } else {
-            Fd link(fd);
+        auto link = create_link(new_prog_fd, a.ifname, ifindex, a.mode);
+        Status result = link ? Status() : Status(link.error());
+        if (link) {
             std::error_code ec;
             fs::create_directories(link_dir(paths_), ec);
-            result = pin_replace(link.get(), pin);
+            result = pin_replace(link->get(), pin);
             if (result.ok()) {
                 created.push_back(pin);
                 continue;
             }
-            bpf_link_detach(link.get());
+            bpf_link_detach(link->get());
         }
         undo();
         return result;
@@ -234,30 +246,10 @@ Status Firewall::attach(const std::string& ifname, AttachMode mode) {
     if (!loaded) return loaded.error();
     if (loaded->map_is_new) candidate.zero_baseline.clear();  // a fresh map starts at zero
 
-    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags(mode));
-    int fd = bpf_link_create(loaded->program.get(), static_cast<int>(ifindex), BPF_XDP, &opts);
-    if (fd < 0) {
-        int err = errno;
-        if (err == EBUSY || err == EEXIST)
-            return bad_input(ifname + " already has an XDP program that is not xfw's; remove it first with "
-                             "`ip link set dev " + ifname + " xdp off` (`xdpgeneric off` for a generic-mode "
-                             "program) or `xdp-loader unload " + ifname + " --all`");
-        if (err == EOPNOTSUPP || err == EINVAL)
-            return bad_input(ifname + ": the driver cannot run XDP in " + to_string(mode) +
-                             " mode (" + errno_text(err) + "); try --mode generic");
-        return runtime_error("cannot attach to " + ifname + ": " + errno_text(err));
-    }
-    Fd link(fd);
     XFW_TRY(pin_new_counter_map(*loaded));
-    std::error_code ec;
-    fs::create_directories(link_dir(paths_), ec);
-    XFW_TRY(pin_replace(link.get(), link_pin(paths_, ifname)));
-    // Every interface runs the same program generation.
-    if (Status s = swap_links(loaded->program.get(), state_.attachments); !s) {
-        bpf_link_detach(link.get());
-        ::unlink(link_pin(paths_, ifname).c_str());
-        return s;
-    }
+    // The new interface has no link yet, so swap_links attaches it; every interface then runs
+    // the same program generation.
+    XFW_TRY(swap_links(loaded->program.get(), candidate.attachments));
     XFW_TRY(save_state(paths_.state_dir, candidate));
     XFW_TRY(pin_program(loaded->program.get()));
     state_ = std::move(candidate);

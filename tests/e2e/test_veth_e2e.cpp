@@ -541,6 +541,27 @@ TEST_F(E2e, PinsLostLikeAfterARebootAreRebuiltByTheNextChange) {
                                    << listing_text();
 }
 
+// Another program already on the interface: attach refuses with what to do, changes nothing.
+TEST_F(E2e, AttachRefusesAnInterfaceWithAForeignXdpProgram) {
+    const std::string ifname = lab().host_ifname();
+    ASSERT_TRUE(xfw_ok({"-A", "INPUT", "-p", "udp", "--dport", "7101", "-j", "DROP"}));
+    const std::string object = state_->file("foreign.o");
+    ASSERT_TRUE(xfw_ok({"compile", "-o", object}));
+    auto foreign = run_command({"ip", "link", "set", "dev", ifname, "xdpgeneric", "obj", object, "sec", "xdp"});
+    ASSERT_TRUE(foreign.ok()) << foreign.describe();
+    const std::string before = xfw({"status"}).out;
+
+    auto refused = xfw({"attach", ifname, "--mode", "generic"});
+    EXPECT_EQ(refused.exit_status, 2) << refused.describe();
+    EXPECT_NE(refused.err.find("already has an XDP program that is not xfw's"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("xdpgeneric off"), std::string::npos) << refused.err;
+    EXPECT_EQ(xfw({"status"}).out, before);
+    EXPECT_EQ(::access((cli_.bpffs + "/links/" + ifname).c_str(), F_OK), -1) << "no link pin may be left";
+
+    ASSERT_TRUE(run_command({"ip", "link", "set", "dev", ifname, "xdpgeneric", "off"}).ok());
+    EXPECT_TRUE(xfw_ok({"attach", ifname, "--mode", "generic"}));
+}
+
 TEST_F(E2e, RenameAndPerChainZero) {
     ASSERT_TRUE(xfw_ok({"-N", "U1"}));
     ASSERT_TRUE(xfw_ok({"-A", "INPUT", "-p", "udp", "-j", "U1"}));

@@ -836,8 +836,10 @@ Status RuleParser::consume(std::vector<std::string>& tokens, std::size_t& i) {
             f.comp = 0x02;                       // SYN
         } else {
             std::string mask, comp;
-            if (next + 1 >= tokens.size()) {
-                if (next < tokens.size()) what += " " + tokens[next];
+            // Two lists must follow; an option in their place means one is missing.
+            auto is_list = [&](size_t k) { return k < tokens.size() && !tokens[k].empty() && tokens[k][0] != '-'; };
+            if (!is_list(next) || !is_list(next + 1)) {
+                if (is_list(next)) what += " " + tokens[next];
                 return fail("--tcp-flags requires two arguments: MASK COMP, e.g. SYN,ACK SYN");
             }
             XFW_TRY(arg(mask));

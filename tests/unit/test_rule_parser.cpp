@@ -539,6 +539,7 @@ const BadCase kBadCases[] = {
     {"-p tcp --syn --tcp-flags ALL SYN", "only one of --syn or --tcp-flags allowed"},
     {"-p tcp --syn --syn", "only one of --syn or --tcp-flags allowed"},
     {"-p tcp --tcp-flags SYN", "--tcp-flags requires two arguments: MASK COMP"},
+    {"-p tcp --tcp-flags SYN -j ACCEPT", "--tcp-flags requires two arguments: MASK COMP"},
     {"-p tcp --tcp-flags SYN,FOO SYN", R"(unknown TCP flag "FOO")"},
     {"-p tcp --tcp-flags SYN,,ACK SYN", R"(unknown TCP flag "")"},
     {"-p tcp --tcp-flags NONE SYN", "an empty mask makes the test constant"},

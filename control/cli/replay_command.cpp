@@ -52,10 +52,10 @@ int run_replay(const Paths& paths, const std::vector<std::string>& args) {
         j["verdicts"] = nlohmann::json::object();
         for (const auto& [name, n] : result->verdicts) j["verdicts"][name] = n;
         j["rules"] = nlohmann::json::array();
-        for (const Chain& c : state.ruleset.chains)
-            for (size_t i = 0; i < c.rules.size(); ++i) {
-                auto v = slot_value(state.slot_of_rule.at(c.rules[i].id));
-                j["rules"].push_back({{"chain", c.name}, {"num", i + 1}, {"spec", format_rule_spec(c.rules[i])},
+        for (const Chain* c : chains_in_listing_order(state.ruleset))  // the order -L prints
+            for (size_t i = 0; i < c->rules.size(); ++i) {
+                auto v = slot_value(state.slot_of_rule.at(c->rules[i].id));
+                j["rules"].push_back({{"chain", c->name}, {"num", i + 1}, {"spec", format_rule_spec(c->rules[i])},
                                       {"packets", v.packets}, {"bytes", v.bytes}});
             }
         auto pol = slot_value(xdp::kSlotPolicyInput);

@@ -153,7 +153,9 @@ TEST_F(BpfChains, DeepNesting) {
     EXPECT_EQ(t.rule_packets("L0", 1), 1u);
     for (int i = 0; i < 19; ++i) {
         EXPECT_EQ(t.rule_packets("L" + std::to_string(i), 2), 2u) << "L" << i;
-        if (i > 0) EXPECT_EQ(t.rule_packets("L" + std::to_string(i), 1), 0u) << "L" << i;
+        if (i > 0) {
+            EXPECT_EQ(t.rule_packets("L" + std::to_string(i), 1), 0u) << "L" << i;
+        }
     }
     EXPECT_EQ(t.rule_packets("L19", 1), 1u);
     EXPECT_EQ(t.policy_packets(), 2u);

@@ -524,7 +524,7 @@ TEST_F(E2e, PinsLostLikeAfterARebootAreRebuiltByTheNextChange) {
     ASSERT_EQ(dropped_count(), 2u) << listing_text();
 
     // "Reboot": every pin goes; with the last reference the link detaches the program.
-    for (const std::string pin : {"/links/" + ifname, std::string("/prog"), std::string("/counters")})
+    for (const std::string& pin : {"/links/" + ifname, std::string("/prog"), std::string("/counters")})
         ASSERT_EQ(::unlink((cli_.bpffs + pin).c_str()), 0) << pin << ": " << std::strerror(errno);
     auto link = run_command({"ip", "link", "show", "dev", ifname});
     ASSERT_TRUE(link.ok()) << link.describe();

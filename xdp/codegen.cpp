@@ -85,12 +85,26 @@ struct Generator {
     void emit_count_subprogram() {
         e.set_origin("counter update");
         e.bind(count_subprogram);
-        Label out = e.new_label();
         e.emit(stx(BPF_W, R10, R1, -8));
         e.emit(mov64_reg(R6, R2));
+        emit_counter_update(R6, -8);
+        e.emit(mov64_imm(R0, 0));
+        e.emit(exit_insn());
+    }
+
+    // The same update in the main program: the key goes in the free slot at the top of the
+    // metadata block's frame ([-8, -4)). Clobbers R0-R5.
+    void count_inline(uint32_t slot) {
+        e.emit(st_imm(BPF_W, R10, -8, static_cast<int32_t>(slot)));
+        emit_counter_update(R9, -8);
+    }
+
+    // Looks up the key stored at R10+key_offset and adds one packet and `bytes` bytes.
+    void emit_counter_update(Reg bytes, int16_t key_offset) {
+        Label out = e.new_label();
         e.load_map(R1, kCounterMapIndex);
         e.emit(mov64_reg(R2, R10));
-        e.emit(alu64_imm(BPF_ADD, R2, -8));
+        e.emit(alu64_imm(BPF_ADD, R2, key_offset));
         e.emit(call_helper(BPF_FUNC_map_lookup_elem));
         e.jump_if_imm(BPF_JEQ, R0, 0, out);
         if (options.counters == CounterMode::PerCpu) {
@@ -98,23 +112,26 @@ struct Generator {
             e.emit(alu64_imm(BPF_ADD, R1, 1));
             e.emit(stx(BPF_DW, R0, R1, offsetof(CounterValue, packets)));
             e.emit(ldx(BPF_DW, R1, R0, offsetof(CounterValue, bytes)));
-            e.emit(alu64_reg(BPF_ADD, R1, R6));
+            e.emit(alu64_reg(BPF_ADD, R1, bytes));
             e.emit(stx(BPF_DW, R0, R1, offsetof(CounterValue, bytes)));
         } else {
             e.emit(mov64_imm(R1, 1));
             e.emit(atomic_add(BPF_DW, R0, R1, offsetof(CounterValue, packets)));
-            e.emit(atomic_add(BPF_DW, R0, R6, offsetof(CounterValue, bytes)));
+            e.emit(atomic_add(BPF_DW, R0, bytes, offsetof(CounterValue, bytes)));
         }
         e.bind(out);
-        e.emit(mov64_imm(R0, 0));
-        e.emit(exit_insn());
     }
 
     std::vector<std::pair<Label, size_t>> cold_blocks;
 
-    // Counter update and verdict (or jump) of step `i` once its tests passed.
+    // Counter update and verdict (or jump) of step `i` once its tests passed. The last step
+    // (the policy) counts inline: every packet that matches no rule ends there, and a single
+    // inlined lookup costs the verifier one rewrite, not one per rule.
     void emit_action(const Step& s, size_t i) {
-        if (s.counter != kNoCounter) count(s.counter);
+        if (s.counter != kNoCounter) {
+            if (i + 1 == plan.steps.size()) count_inline(s.counter);
+            else count(s.counter);
+        }
         switch (s.on_match.kind) {
             case Action::Kind::Pass: verdict(XDP_PASS); break;
             case Action::Kind::Drop: verdict(XDP_DROP); break;

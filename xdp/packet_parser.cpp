@@ -60,13 +60,13 @@ struct Parser {
         e.emit(ldx(BPF_W, R3, R6, offsetof(xdp_md, data_end)));
         e.emit(mov64_reg(R9, R3));
         e.emit(alu64_reg(BPF_SUB, R9, R2));
-        // R7 = 0 in a way the verifier cannot see through (x - x of an unknown). Zeroing the
-        // metadata from it leaves no stack byte the verifier knows the value of, so no rule
-        // test is "decided" at verification time on some header paths and not on others:
-        // states from every path compare equal and the rules are verified once, not once per
-        // combination of header flags.
-        e.emit(ldx(BPF_W, R7, R6, offsetof(xdp_md, rx_queue_index)));
-        e.emit(alu64_reg(BPF_SUB, R7, R7));
+        // R7 = 0 in a way the verifier cannot see through (a copy of the unknown frame length
+        // minus itself). Zeroing the metadata from it leaves no stack byte the verifier knows
+        // the value of, so no rule test is "decided" at verification time on some header paths
+        // and not on others: states from every path compare equal and the rules are verified
+        // once, not once per combination of header flags.
+        e.emit(mov64_reg(R7, R9));
+        e.emit(alu64_reg(BPF_SUB, R7, R9));
         for (int16_t off = 0; off < meta::kSize; off += 8)
             e.emit(stx(BPF_DW, R10, R7, static_cast<int16_t>(meta::kBase + off)));
         if (features.ifindex) {

@@ -79,11 +79,15 @@ struct Parser {
         need(ETH_HLEN, malformed);
         e.emit(ldx(BPF_H, R5, R2, 12));
         e.emit(alu64_imm(BPF_ADD, R2, ETH_HLEN));
-        Label dispatch = e.new_label();
-        for (int tag = 0; tag < 2; ++tag) {
+        Label ipv4_label = e.new_label(), ipv6_label = e.new_label();
+        // IP first: untagged IPv4 is the common case and costs one compare.
+        for (int tag = 0; tag <= 2; ++tag) {
+            e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_IP), ipv4_label);
+            e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_IPV6), ipv6_label);
+            if (tag == 2) break;
             Label is_vlan = e.new_label();
             e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_8021Q), is_vlan);
-            e.jump_if_imm(BPF_JNE, R5, net16(ETH_P_8021AD), dispatch);
+            e.jump_if_imm(BPF_JNE, R5, net16(ETH_P_8021AD), non_ip);
             e.bind(is_vlan);
             need(4, malformed);
             e.emit(ldx(BPF_H, R5, R2, 2));
@@ -93,13 +97,11 @@ struct Parser {
         // unfiltered as "non-IP".
         e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_8021Q), malformed);
         e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_8021AD), malformed);
-        e.bind(dispatch);
-        Label ipv6 = e.new_label();
-        e.jump_if_imm(BPF_JEQ, R5, net16(ETH_P_IPV6), ipv6);
-        e.jump_if_imm(BPF_JNE, R5, net16(ETH_P_IP), non_ip);
+        e.jump(non_ip);
+        e.bind(ipv4_label);
         ipv4();
-        e.bind(ipv6);
-        this->ipv6();
+        e.bind(ipv6_label);
+        ipv6();
     }
 
     void ipv4() {

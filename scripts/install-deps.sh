@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config
   libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-  libboost-program-options-dev nlohmann-json3-dev libpcap-dev
+  libboost-program-options-dev nlohmann-json3-dev libpcap-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iptables nftables bpftool xdp-tools tcpdump iputils-ping netcat-openbsd
   linux-libc-dev

@@ -1,6 +1,7 @@
 // The xfw command-line tool: each sub-command is a function over the control-plane library.
 #pragma once
 
+#include "control/counter_export.hpp"
 #include "control/firewall.hpp"
 
 #include <optional>
@@ -23,6 +24,9 @@ int report(const Error& error);
 Expected<State> load_ruleset_source(const Paths& paths, const std::optional<std::string>& rules_file,
                                     const std::string& command);
 
+// Every rule's counters with its identity: as -L shows them, or the never-reset totals (`raw`).
+Expected<CounterSnapshot> read_counter_snapshot(const Paths& paths, bool raw);
+
 int run_rule_command(const Paths& paths, const std::vector<std::string>& args);
 int run_save(const Paths& paths, const std::vector<std::string>& args);
 int run_restore(const Paths& paths, const std::vector<std::string>& args);
@@ -33,5 +37,6 @@ int run_reload(const Paths& paths, const std::vector<std::string>& args);
 int run_replay(const Paths& paths, const std::vector<std::string>& args);
 int run_compile(const Paths& paths, const std::vector<std::string>& args);
 int run_counters(const Paths& paths, const std::vector<std::string>& args);
+int run_exporter(const Paths& paths, const std::vector<std::string>& args);
 
 }  // namespace xfw::cli

@@ -12,6 +12,33 @@ namespace po = boost::program_options;
 
 namespace xfw::cli {
 
+Expected<CounterSnapshot> read_counter_snapshot(const Paths& paths, bool raw) {
+    auto fw = Firewall::open(paths);
+    if (!fw) return fw.error();
+    if (Status s = fw->refresh_counters(); !s) return s.error();
+    auto pick = [raw](const RuleCounters& c) {
+        const xdp::CounterValue& v = raw ? c.raw : c.shown;
+        return CounterPair{v.packets, v.bytes};
+    };
+    Error failure{};
+    bool failed = false;
+    CounterSnapshot snapshot = make_counter_snapshot(
+        fw->state().ruleset,
+        [&](const Rule& r) {
+            auto c = fw->rule_counters(r);
+            if (!c) {
+                if (!failed) failure = c.error();
+                failed = true;
+                return CounterPair{};
+            }
+            return pick(*c);
+        },
+        pick(fw->slot_counters(xdp::kSlotPolicyInput)), pick(fw->slot_counters(xdp::kSlotError)),
+        pick(fw->slot_counters(xdp::kSlotNonIp)));
+    if (failed) return failure;
+    return snapshot;
+}
+
 int run_counters(const Paths& paths, const std::vector<std::string>& args) {
     po::options_description desc("counters options");
     desc.add_options()
@@ -36,30 +63,9 @@ int run_counters(const Paths& paths, const std::vector<std::string>& args) {
     // Prometheus counters must be monotonic: -Z does not apply to them.
     const bool raw = vm.count("raw") > 0 || prometheus;
 
-    auto fw = Firewall::open(paths);
-    if (!fw) return report(fw.error());
-    if (Status s = fw->refresh_counters(); !s) return report(s.error());
-
-    auto pick = [raw](const RuleCounters& c) {
-        const xdp::CounterValue& v = raw ? c.raw : c.shown;
-        return CounterPair{v.packets, v.bytes};
-    };
-    Error failure{};
-    bool failed = false;
-    CounterSnapshot snapshot = make_counter_snapshot(
-        fw->state().ruleset,
-        [&](const Rule& r) {
-            auto c = fw->rule_counters(r);
-            if (!c) {
-                if (!failed) failure = c.error();
-                failed = true;
-                return CounterPair{};
-            }
-            return pick(*c);
-        },
-        pick(fw->slot_counters(xdp::kSlotPolicyInput)), pick(fw->slot_counters(xdp::kSlotError)),
-        pick(fw->slot_counters(xdp::kSlotNonIp)));
-    if (failed) return report(failure);
+    auto read = read_counter_snapshot(paths, raw);
+    if (!read) return report(read.error());
+    const CounterSnapshot& snapshot = *read;
 
     const std::string text = vm.count("json") ? format_counters_json(snapshot)
                              : vm.count("csv") ? format_counters_csv(snapshot)

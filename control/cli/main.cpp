@@ -47,6 +47,9 @@ Other commands:
   counters [--json|--csv|--prometheus] [--raw]
                                 every rule's counters with its id and account=NAME comment
                                 (since -Z; --raw and --prometheus: never reset)
+  exporter [--listen ADDRESS:PORT]
+                                serve the counters for Prometheus on http://ADDRESS:PORT/metrics
+                                (default 127.0.0.1:9469; [::1]:PORT for IPv6)
 
 )";
 
@@ -119,6 +122,7 @@ int main(int argc, char** argv) {
     if (verb == "replay") return cli::run_replay(paths, sub);
     if (verb == "compile") return cli::run_compile(paths, sub);
     if (verb == "counters") return cli::run_counters(paths, sub);
+    if (verb == "exporter") return cli::run_exporter(paths, sub);
     if (!verb.empty() && verb[0] == '-') return cli::run_rule_command(paths, rest);
     std::fprintf(stderr, "xfw: unknown command \"%s\" (see xfw --help)\n", verb.c_str());
     return cli::kExitBadInput;

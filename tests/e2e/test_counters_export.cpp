@@ -95,35 +95,8 @@ std::map<std::string, std::string> specs_from_S(const std::string& text) {
     return out;
 }
 
-class CountersExport : public ::testing::Test {
+class CountersExport : public XfwLabTest {
 protected:
-    void SetUp() override {
-        std::string why;
-        if (!have_root_and_netns(&why)) GTEST_SKIP() << "needs root and network namespaces: " << why;
-        if (xfw_binary().empty()) GTEST_SKIP() << "XFW (path of the xfw binary) is not set; run through `meson test`";
-        auto lab = NetnsLab::create();
-        ASSERT_TRUE(lab.ok()) << lab.error().message;
-        lab_.emplace(std::move(lab).value());
-        auto mnt = BpffsMount::create();
-        ASSERT_TRUE(mnt.ok()) << mnt.error().message;
-        bpffs_.emplace(std::move(mnt).value());
-        state_.emplace("counters");
-        ASSERT_TRUE(state_->ok()) << "mkdtemp failed";
-        cli_ = XfwCli{xfw_binary(), bpffs_->path() + "/xfw", state_->file("state")};
-    }
-
-    const NetnsLab& lab() const { return *lab_; }
-    CommandResult xfw(const std::vector<std::string>& args) const { return cli_.run(args); }
-    bool xfw_ok(const std::vector<std::string>& args) const {
-        CommandResult r = xfw(args);
-        if (!r.ok()) ADD_FAILURE() << r.describe();
-        return r.ok();
-    }
-    void send(const std::vector<Frame>& frames) const {
-        SendResult r = lab().send_from_ns(frames);
-        ASSERT_TRUE(r.ok()) << r.describe();
-        ASSERT_EQ(r.sent, frames.size());
-    }
     // Output of a successful `xfw counters ARGS` ("" and a failure otherwise).
     std::string counters(const std::vector<std::string>& args) const {
         std::vector<std::string> a = {"counters"};
@@ -157,13 +130,6 @@ protected:
             prev = now;
         }
     }
-
-    // Declaration order is destruction order reversed: the state dir goes first, then the
-    // bpffs (unpinning the links detaches the program), then the namespace and veth pair.
-    std::optional<NetnsLab> lab_;
-    std::optional<BpffsMount> bpffs_;
-    std::optional<TempDir> state_;
-    XfwCli cli_;
 };
 
 // A comment with a double quote, a comma and a backslash: escaped differently by each format.

@@ -150,21 +150,11 @@ TEST(ExporterOptions, UnreadableStateAnswers500AndKeepsServing) {
     EXPECT_EQ(*status, 0);
 }
 
-class Exporter : public ::testing::Test {
+class Exporter : public XfwLabTest {
 protected:
     void SetUp() override {
-        std::string why;
-        if (!have_root_and_netns(&why)) GTEST_SKIP() << "needs root and network namespaces: " << why;
-        if (xfw_binary().empty()) GTEST_SKIP() << "XFW (path of the xfw binary) is not set; run through `meson test`";
-        auto lab = NetnsLab::create();
-        ASSERT_TRUE(lab.ok()) << lab.error().message;
-        lab_.emplace(std::move(lab).value());
-        auto mnt = BpffsMount::create();
-        ASSERT_TRUE(mnt.ok()) << mnt.error().message;
-        bpffs_.emplace(std::move(mnt).value());
-        state_.emplace("exporter");
-        ASSERT_TRUE(state_->ok()) << "mkdtemp failed";
-        cli_ = XfwCli{xfw_binary(), bpffs_->path() + "/xfw", state_->file("state")};
+        XfwLabTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
         port_ = free_port();
         ASSERT_NE(port_, 0);
         pid_ = start({"exporter", "--listen", "127.0.0.1:" + std::to_string(port_)});
@@ -237,10 +227,6 @@ protected:
         return std::nullopt;
     }
 
-    std::optional<NetnsLab> lab_;
-    std::optional<BpffsMount> bpffs_;
-    std::optional<TempDir> state_;
-    XfwCli cli_;
     int port_ = 0;
     pid_t pid_ = -1;
 };

@@ -124,34 +124,8 @@ uint32_t ip_link_xdp_prog(const std::string& ifname) {
     return 0;
 }
 
-class E2e : public ::testing::Test {
+class E2e : public XfwLabTest {
 protected:
-    void SetUp() override {
-        std::string why;
-        if (!have_root_and_netns(&why)) GTEST_SKIP() << "needs root and network namespaces: " << why;
-        if (xfw_binary().empty()) GTEST_SKIP() << "XFW (path of the xfw binary) is not set; run through `meson test`";
-        auto lab = NetnsLab::create();
-        ASSERT_TRUE(lab.ok()) << lab.error().message;
-        lab_.emplace(std::move(lab).value());
-        auto mnt = BpffsMount::create();
-        ASSERT_TRUE(mnt.ok()) << mnt.error().message;
-        bpffs_.emplace(std::move(mnt).value());
-        state_.emplace("e2e");
-        ASSERT_TRUE(state_->ok()) << "mkdtemp failed";
-        cli_ = XfwCli{xfw_binary(), bpffs_->path() + "/xfw", state_->file("state")};
-    }
-
-    const NetnsLab& lab() const { return *lab_; }
-
-    CommandResult xfw(const std::vector<std::string>& args) const { return cli_.run(args); }
-
-    // Runs xfw and records a failure (with its stderr) if it does not succeed.
-    bool xfw_ok(const std::vector<std::string>& args) const {
-        CommandResult r = xfw(args);
-        if (!r.ok()) ADD_FAILURE() << r.describe();
-        return r.ok();
-    }
-
     Listing listing() const {
         CommandResult r = xfw({"-L", "-v", "-x", "-n"});
         if (!r.ok()) {
@@ -182,12 +156,6 @@ protected:
         return listing();
     }
 
-    void send(const std::vector<Frame>& frames) const {
-        SendResult r = lab().send_from_ns(frames);
-        ASSERT_TRUE(r.ok()) << r.describe();
-        ASSERT_EQ(r.sent, frames.size());
-    }
-
     uint32_t status_prog_id() const {
         CommandResult r = xfw({"status"});
         EXPECT_TRUE(r.ok()) << r.describe();
@@ -207,13 +175,6 @@ protected:
     }
 
     void counting_test(const std::string& mode);
-
-    // Declaration order is destruction order reversed: the state dir goes first, then the
-    // bpffs (unpinning the links detaches the program), then the namespace and veth pair.
-    std::optional<NetnsLab> lab_;
-    std::optional<BpffsMount> bpffs_;
-    std::optional<TempDir> state_;
-    XfwCli cli_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -196,4 +196,50 @@ inline bool is_udp_to(const Frame& f, uint16_t dport) {
     return fi.has_ports && fi.proto == ipproto::kUdp && fi.dport == dport;
 }
 
+
+// A fixture for tests that drive the real xfw binary: a veth pair with one end in a network
+// namespace, a private bpffs and a temporary state directory. Skips without root or $XFW.
+// Members are destroyed in reverse order: the state dir, then the bpffs (unpinning the links
+// detaches the program), then the namespace and veth pair — also when a test fails.
+class XfwLabTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string why;
+        if (!have_root_and_netns(&why)) GTEST_SKIP() << "needs root and network namespaces: " << why;
+        if (xfw_binary().empty()) GTEST_SKIP() << "XFW (path of the xfw binary) is not set; run through `meson test`";
+        auto lab = NetnsLab::create();
+        ASSERT_TRUE(lab.ok()) << lab.error().message;
+        lab_.emplace(std::move(lab).value());
+        auto mnt = BpffsMount::create();
+        ASSERT_TRUE(mnt.ok()) << mnt.error().message;
+        bpffs_.emplace(std::move(mnt).value());
+        state_.emplace("e2e");
+        ASSERT_TRUE(state_->ok()) << "mkdtemp failed";
+        cli_ = XfwCli{xfw_binary(), bpffs_->path() + "/xfw", state_->file("state")};
+    }
+
+    const NetnsLab& lab() const { return *lab_; }
+
+    CommandResult xfw(const std::vector<std::string>& args) const { return cli_.run(args); }
+
+    // Runs xfw and records a failure (with its stderr) if it does not succeed.
+    bool xfw_ok(const std::vector<std::string>& args) const {
+        CommandResult r = xfw(args);
+        if (!r.ok()) ADD_FAILURE() << r.describe();
+        return r.ok();
+    }
+
+    // Sends frames from the namespace end; they arrive at the host end's XDP hook.
+    void send(const std::vector<Frame>& frames) const {
+        SendResult r = lab().send_from_ns(frames);
+        ASSERT_TRUE(r.ok()) << r.describe();
+        ASSERT_EQ(r.sent, frames.size());
+    }
+
+    std::optional<NetnsLab> lab_;
+    std::optional<BpffsMount> bpffs_;
+    std::optional<TempDir> state_;
+    XfwCli cli_;
+};
+
 }  // namespace xfw::test

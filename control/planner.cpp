@@ -98,7 +98,7 @@ std::optional<std::vector<Test>> lower_rule_tests(const Rule& rule, const PlanIn
         return p && !p->invert && implies_protocol(p->proto);
     });
 
-    // The tests are a conjunction without side effects: run the ones most packets fail first,
+    // The tests other than policies are a conjunction without side effects: run the ones most packets fail first,
     // so a packet that misses the rule leaves after one or two instructions.
     auto rank = [](const Test& t) {
         return std::visit(
@@ -111,7 +111,10 @@ std::optional<std::vector<Test>> lower_rule_tests(const Rule& rule, const PlanIn
                 else if constexpr (std::is_same_v<T, xdp::TestProtocol>) return 4;
                 else if constexpr (std::is_same_v<T, xdp::TestIfindex>) return 6;
                 else if constexpr (std::is_same_v<T, xdp::TestFragment>) return 7;
-                else return 8;  // TestFamily
+                else if constexpr (std::is_same_v<T, xdp::TestFamily>) return 8;
+                // A policy has effects (buckets, its memory) and costs most: it runs last, only
+                // for packets every other test of the rule selected.
+                else return 100;
             },
             t);
     };

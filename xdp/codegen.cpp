@@ -138,7 +138,71 @@ struct Generator {
             case Action::Kind::Goto:
                 if (s.on_match.target != i + 1) e.jump(step_labels[s.on_match.target]);
                 break;
+            case Action::Kind::Policy: policy_verdict(s); break;
         }
+    }
+
+    // ---- Policies (bpf-to-bpf subprograms emitted by their front end) ----
+
+    std::vector<Label> policy_entries;  // per Plan::policies
+    std::vector<Label> policy_traps;    // per policy: count the trap, drop the packet
+
+    // Calls policy `index`; on return R0 holds its result (a trap has already left).
+    void call_policy(uint32_t index) {
+        e.emit(mov64_reg(R1, R6));
+        e.call(policy_entries[index]);
+        e.emit(mov64_reg(R1, R0));
+        e.emit(alu64_imm(BPF_RSH, R1, 32));
+        e.jump_if_imm(BPF_JNE, R1, 0, policy_traps[index]);
+    }
+
+    void emit_test(const TestPolicy& t, Label fail) {
+        call_policy(t.policy);
+        e.jump_if_imm(BPF_JEQ, R0, 0, fail, /*wide=*/false);
+    }
+
+    void policy_verdict(const Step& s) {
+        call_policy(s.on_match.target);
+        Label drop = e.new_label(), pass = e.new_label(), aborted = e.new_label();
+        e.jump_if_imm(BPF_JEQ, R0, kPolicyVerdictDrop, drop, false);
+        e.jump_if_imm(BPF_JEQ, R0, kPolicyVerdictPass, pass, false);
+        e.jump_if_imm(BPF_JEQ, R0, kPolicyVerdictAborted, aborted, false);
+        e.jump_if_imm(BPF_JEQ, R0, static_cast<int32_t>(kPolicyVerdictContinue), step_labels[s.on_miss], false);
+        e.jump(policy_traps[s.on_match.target]);
+        e.bind(drop);
+        verdict(XDP_DROP);
+        e.bind(pass);
+        verdict(XDP_PASS);
+        e.bind(aborted);
+        verdict(XDP_ABORTED);
+    }
+
+    void emit_policy_traps() {
+        for (size_t i = 0; i < plan.policies.size(); ++i) {
+            e.set_origin(plan.policies[i].origin + " trap");
+            e.bind(policy_traps[i]);
+            if (plan.policies[i].trap_slot != kNoCounter) count(plan.policies[i].trap_slot);
+            verdict(XDP_DROP);
+        }
+    }
+
+    // Emits every policy's subprogram and returns the maps they use (after the counter map).
+    Expected<std::vector<MapSpec>> emit_policies() {
+        std::vector<MapSpec> maps;
+        for (size_t i = 0; i < plan.policies.size(); ++i) {
+            const PlanPolicy& p = plan.policies[i];
+            if (!p.code) return runtime_error("internal: policy " + std::to_string(i) + " has no code");
+            PolicyEmitContext context;
+            context.first_map_index = static_cast<uint32_t>(1 + maps.size());
+            context.counters = options.counters;
+            context.count_subprogram = count_subprogram;
+            context.bucket_base_slot = p.bucket_base_slot;
+            context.bucket_count = p.bucket_count;
+            e.set_origin(p.origin);
+            XFW_TRY(p.code->emit(e, policy_entries[i], context));
+            for (MapSpec& m : p.code->maps()) maps.push_back(std::move(m));
+        }
+        return maps;
     }
 
     void verdict(uint32_t xdp_action) {
@@ -311,6 +375,10 @@ struct Generator {
         if (plan.steps.empty() || !plan.steps.back().tests.empty() ||
             plan.steps.back().on_match.kind == Action::Kind::Goto)
             return runtime_error("internal: a plan must end with an unconditional verdict");
+        for (size_t i = 0; i < plan.policies.size(); ++i) {
+            policy_entries.push_back(e.new_label());
+            policy_traps.push_back(e.new_label());
+        }
         Label non_ip = e.new_label(), rules = e.new_label();
         emit_packet_parser(e, features(), ParserExits{non_ip});
         e.jump(rules);
@@ -355,7 +423,10 @@ struct Generator {
             e.bind(label);
             emit_action(plan.steps[index], index);
         }
+        emit_policy_traps();
         emit_count_subprogram();
+        auto policy_maps = emit_policies();
+        if (!policy_maps) return policy_maps.error();
         auto program = e.finish();
         if (!program) return program.error();
         // The verifier follows at most 8192 branches on one path from the entry
@@ -366,8 +437,9 @@ struct Generator {
             return bad_input("ruleset too large for one program: its rules need " + std::to_string(branches) +
                              " branch tests on one path and the kernel verifier follows at most " +
                              std::to_string(kMaxBranchesPerPath) + " on a path; use fewer rules");
-        return GeneratedProgram{std::move(program).value(),
-                                {counter_map_spec(plan.counter_slots, options.counters)}};
+        std::vector<MapSpec> maps{counter_map_spec(plan.counter_slots, options.counters)};
+        for (MapSpec& m : *policy_maps) maps.push_back(std::move(m));
+        return GeneratedProgram{std::move(program).value(), std::move(maps)};
     }
 };
 

@@ -5,8 +5,13 @@
 // and target restrictions (offload) extend this file; the IR above it stays the same.
 #pragma once
 
+#include "xdp/emitter.hpp"
+#include "xdp/error.hpp"
+#include "xdp/maps.hpp"
+
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -56,17 +61,64 @@ struct TestFragment { bool invert = false; };
 // Ingress interface index among a set (resolved from names when the program is built).
 struct TestIfindex { std::vector<uint32_t> ifindexes; bool invert = false; };
 
-using Test = std::variant<TestFamily, TestPrefix, TestProtocol, TestPorts, TestTcpFlags,
-                          TestIcmp, TestFragment, TestIfindex>;
+// Runs policy `policy` (Plan::policies) and passes when it returns nonzero. A run that traps
+// counts in the policy's trap slot and drops the packet, whatever the step would do.
+struct TestPolicy { uint32_t policy = 0; };
 
-// What a step does when all its tests pass.
+using Test = std::variant<TestFamily, TestPrefix, TestProtocol, TestPorts, TestTcpFlags,
+                          TestIcmp, TestFragment, TestIfindex, TestPolicy>;
+
+// What a step does when all its tests pass. Policy: the verdict is what policy `target`
+// returns (kPolicyVerdict*); "continue" goes on with the step's on_miss.
 struct Action {
-    enum class Kind : uint8_t { Pass, Drop, Goto };
+    enum class Kind : uint8_t { Pass, Drop, Goto, Policy };
     Kind kind = Kind::Goto;
-    uint32_t target = 0;  // step index for Goto
+    uint32_t target = 0;  // step index for Goto, policy index for Policy
 };
 
 inline constexpr uint32_t kNoCounter = UINT32_MAX;
+
+// ---- Policies: code from another front end (WebAssembly) called as a bpf-to-bpf subprogram ----
+
+// The subprogram of a policy is called with R1 = the xdp_md context. It returns in R0 the
+// policy function's i32 result zero-extended to 64 bits, or kPolicyTrapped | trap code when
+// the run trapped (codes in the policy ABI, docs/policy-abi.md).
+inline constexpr uint64_t kPolicyTrapped = 1ull << 32;
+// Trap code the caller reports when a policy used as a target returns no known verdict.
+inline constexpr uint32_t kPolicyTrapVerdict = 8;
+// What a policy used as a target returns.
+inline constexpr uint32_t kPolicyVerdictAborted = 0;
+inline constexpr uint32_t kPolicyVerdictDrop = 1;
+inline constexpr uint32_t kPolicyVerdictPass = 2;
+inline constexpr uint32_t kPolicyVerdictContinue = 0xffffffff;
+
+// What the program around a policy provides to its subprogram.
+struct PolicyEmitContext {
+    uint32_t first_map_index = 0;       // the policy's own maps (PolicyCode::maps) start here
+    CounterMode counters = CounterMode::PerCpu;
+    bpf::Label count_subprogram;        // R1 = counter slot, R2 = bytes; clobbers R0-R5
+    uint32_t bucket_base_slot = 0;      // bucket b counts in slot bucket_base_slot + b
+    uint32_t bucket_count = 0;
+};
+
+// A policy's code generator, implemented by its front end (wasm-policy/), so that xdp/ does
+// not depend on the front ends.
+class PolicyCode {
+public:
+    virtual ~PolicyCode() = default;
+    // The maps the subprogram references, in order from PolicyEmitContext::first_map_index.
+    virtual std::vector<MapSpec> maps() const = 0;
+    // Emits the whole subprogram; `entry` is to be bound to its first instruction.
+    virtual Status emit(bpf::Emitter& e, bpf::Label entry, const PolicyEmitContext& context) const = 0;
+};
+
+struct PlanPolicy {
+    std::shared_ptr<const PolicyCode> code;
+    uint32_t trap_slot = kNoCounter;         // counts the runs that trapped
+    uint32_t bucket_base_slot = kNoCounter;  // first of bucket_count consecutive slots
+    uint32_t bucket_count = 0;
+    std::string origin;                      // "INPUT:3 policy dns.wasm:filter"
+};
 
 struct Step {
     std::vector<Test> tests;   // all must pass
@@ -84,6 +136,7 @@ inline constexpr uint32_t kFirstRuleSlot = 8;
 
 struct Plan {
     std::vector<Step> steps;      // execution starts at step 0
+    std::vector<PlanPolicy> policies;
     uint32_t counter_slots = 0;   // size of the counter map
 };
 

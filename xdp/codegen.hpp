@@ -12,6 +12,10 @@ namespace xfw::xdp {
 
 struct CodegenOptions {
     CounterMode counters = CounterMode::PerCpu;
+    // Counter slots per map value (SharedAtomic only); above 1 every update is inlined with
+    // the slot's constant key and offset (see counter_map_spec). Offload targets with few map
+    // entries set it (offload/lowering.hpp).
+    uint32_t counters_per_entry = 1;
 };
 
 struct GeneratedProgram {

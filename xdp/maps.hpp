@@ -34,6 +34,9 @@ enum class CounterMode : uint8_t { PerCpu, SharedAtomic };
 inline constexpr uint32_t kCounterMapIndex = 0;
 inline constexpr const char* kCounterMapName = "xfw_counters";
 
-MapSpec counter_map_spec(uint32_t slots, CounterMode mode);
+// `slots_per_entry` > 1 packs that many consecutive slots into one map value (slot s lives in
+// entry s / slots_per_entry at byte (s % slots_per_entry) * 16): for offload devices that hold
+// few entries (netdevsim: 2), see docs/offload.md.
+MapSpec counter_map_spec(uint32_t slots, CounterMode mode, uint32_t slots_per_entry = 1);
 
 }  // namespace xfw::xdp

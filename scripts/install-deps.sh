@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iptables nftables bpftool xdp-tools tcpdump iputils-ping netcat-openbsd
   linux-libc-dev
+  libdpdk-dev dpdk-dev gnuplot-nox python3
 )
 
 missing=()

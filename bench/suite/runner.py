@@ -1,0 +1,152 @@
+"""The suite's orchestration: workloads, systems, correctness pass, timed runs, results."""
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+from suite import lab as labmod
+from suite import systems as sysmod
+from suite.util import log, run, stats
+
+FULL = {
+    "shapes": ["blocklist", "ports", "classbench"],
+    "sizes": [1, 10, 100, 1000, 10000],
+    "testrun_families": ["v4", "v6"],
+    "testrun_traces": ["first-64", "middle-64", "last-64", "none-64", "none-mixed"],
+    "dpdk_traces": ["first-64", "last-64", "none-64"],
+    "live_shapes": ["blocklist", "ports", "classbench"],
+    "live_sizes": [1, 10, 100, 1000, 10000],
+    "live_trace": "last-64",
+    "packets": 256,
+    "runs": 5,
+    "testrun_packets": 200000,
+    "dpdk_seconds": 0.1,
+    "live_seconds": 0.4,
+}
+QUICK = dict(FULL, sizes=[1, 100], testrun_families=["v4", "v6"], testrun_traces=["first-64", "none-64"],
+             dpdk_traces=["none-64"], live_shapes=["classbench", "blocklist"], live_sizes=[100], packets=64,
+             runs=1, testrun_packets=20000, dpdk_seconds=0.05, live_seconds=0.2)
+
+
+def machine_info():
+    info = {"hostname": platform.node(), "kernel": platform.release(), "kernel_version": platform.version(),
+            "machine": platform.machine(), "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                k = k.strip()
+                if k == "model name" and "cpu_model" not in info:
+                    info["cpu_model"] = v.strip()
+                elif k == "flags" and "cpu_flags" not in info:
+                    info["cpu_flags"] = v.split()
+                elif k == "cpu MHz" and "cpu_mhz" not in info:
+                    info["cpu_mhz"] = float(v)
+        with open("/proc/meminfo") as f:
+            info["mem_total_kb"] = int(f.readline().split()[1])
+    except OSError:
+        pass
+    try:
+        info["os"] = dict(l.rstrip().split("=", 1) for l in open("/etc/os-release") if "=" in l).get("PRETTY_NAME", "").strip('"')
+    except OSError:
+        pass
+    versions = {}
+    for name, argv in [("iptables", ["iptables", "--version"]), ("nft", ["nft", "--version"]),
+                       ("xdp-filter", ["xdp-filter", "--version"]), ("libdpdk", ["pkg-config", "--modversion", "libdpdk"])]:
+        r = run(argv, check=False)
+        if r.returncode == 0:
+            versions[name] = (r.stdout.strip() or r.stderr.strip()).splitlines()[0]
+    info["versions"] = versions
+    return info
+
+
+def run_suite(repo, build, out, quick, runs, systems):
+    cfg = dict(QUICK if quick else FULL)
+    if runs:
+        cfg["runs"] = runs
+    started = time.time()
+    tools = sysmod.Tools(build)
+    results = {"schema": 1, "suite": "xfw DPDK-vs-XDP", "quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "machine": machine_info(), "config": cfg, "skipped": [], "points": []}
+    missing = tools.missing_core()
+    if missing:
+        results["skipped"].append({"system": "all", "reason": missing})
+        log(f"skipped everything: {missing}")
+        return results
+
+    workdir = os.path.join(out, "workload")
+    sizes = sorted(set(cfg["sizes"]) | set(cfg["live_sizes"]))
+    shapes = sorted(set(cfg["shapes"]) | set(cfg["live_shapes"]))
+    log(f"generating workloads in {workdir}")
+    run([tools.workload, "--out", workdir, "--shapes", ",".join(shapes), "--sizes", ",".join(map(str, sizes)),
+         "--families", ",".join(cfg["testrun_families"]), "--packets", str(cfg["packets"]), "--mixed", "--seed", "1"])
+    manifest = json.load(open(os.path.join(workdir, "manifest.json")))
+    rulesets = [dict(r, dir=os.path.join(workdir, r["name"]),
+                     expected=json.load(open(os.path.join(workdir, r["name"], "expected.json"))))
+                for r in manifest["rulesets"]]
+    want = (lambda s: systems is None or s in systems)
+
+    points = results["points"]
+    skipped = results["skipped"]
+
+    # ---- BPF_PROG_TEST_RUN ---------------------------------------------------------------------
+    log("phase 1: BPF_PROG_TEST_RUN (xfw, bare XDP_DROP)")
+    for rs in rulesets:
+        if rs["shape"] not in cfg["shapes"] or rs["rules"] not in cfg["sizes"] or rs["family"] not in cfg["testrun_families"]:
+            continue
+        traces = [t for t in cfg["testrun_traces"] if t in rs["expected"]["traces"]]
+        if want("xdp-drop"):
+            points += sysmod.testrun_points(tools, "xdp-drop", rs, traces, cfg, ["--bare-drop"])
+        if want("xfw"):
+            points += sysmod.testrun_points(tools, "xfw", rs, traces, cfg,
+                                            ["--rules", os.path.join(rs["dir"], "rules.iptables"), "--family", rs["family"]])
+
+    # ---- DPDK on net_pcap ----------------------------------------------------------------------
+    log("phase 2: DPDK rte_acl on net_pcap (classification without I/O)")
+    dpdk_problem = tools.dpdk_problem()
+    if dpdk_problem:
+        for s in ("dpdk-acl", "dpdk-drop"):
+            skipped.append({"system": s, "reason": dpdk_problem})
+        log(f"skipped DPDK: {dpdk_problem}")
+    else:
+        for rs in rulesets:
+            if rs["shape"] not in cfg["shapes"] or rs["rules"] not in cfg["sizes"] or rs["family"] not in cfg["testrun_families"]:
+                continue
+            traces = [t for t in cfg["dpdk_traces"] if t in rs["expected"]["traces"]]
+            if want("dpdk-drop"):
+                points += sysmod.dpdk_pcap_points(tools, "dpdk-drop", rs, traces, cfg)
+            if want("dpdk-acl"):
+                points += sysmod.dpdk_pcap_points(tools, "dpdk-acl", rs, traces, cfg)
+
+    # ---- Live on veth --------------------------------------------------------------------------
+    log("phase 3: live traffic on a veth pair between two namespaces")
+    lab_problem = labmod.lab_problem()
+    live = [s for s in sysmod.LIVE_SYSTEMS if want(s)]
+    if lab_problem:
+        for s in live:
+            skipped.append({"system": s, "reason": lab_problem})
+        log(f"skipped live systems: {lab_problem}")
+        live = []
+    reasons = {}
+    for s in live:
+        r = sysmod.live_problem(tools, s)
+        if r:
+            reasons[s] = r
+            skipped.append({"system": s, "reason": r})
+            log(f"skipped {s}: {r}")
+    live = [s for s in live if s not in reasons]
+    with labmod.Bpffs() as bpffs:
+        for rs in rulesets:
+            if rs["family"] != "v4" or rs["shape"] not in cfg["live_shapes"] or rs["rules"] not in cfg["live_sizes"]:
+                continue
+            for s in live:
+                points += sysmod.live_point(tools, s, rs, cfg, bpffs)
+
+    sysmod.add_ratios(points)
+    results["seconds"] = round(time.time() - started, 1)
+    log(f"done in {results['seconds']} s")
+    return results

@@ -1,0 +1,584 @@
+"""The systems under test: how each is set up on a ruleset, how its counters are read, and how
+its points (correctness pass, then timed runs) are made."""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from suite.lab import CpuMeter, Lab
+from suite.util import CommandError, log, run, stats
+
+LIVE_SYSTEMS = ["xdp-drop", "xfw", "xdp-filter", "iptables-nft", "iptables-legacy", "nftables",
+                "dpdk-drop-af_xdp", "dpdk-acl-af_xdp", "dpdk-acl-af_packet"]
+# Floors each system's figures are divided by (medians, same suite run, same ruleset and trace).
+FLOORS = {"test-run": "xdp-drop", "dpdk-pcap": "dpdk-drop", "live": "xdp-drop"}
+# xdp-filter takes one process per entry (no batch mode): bigger lists would dominate the suite.
+XDP_FILTER_MAX_ENTRIES = 1000
+EAL = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--log-level=error", "--force-max-simd-bitwidth=512"]
+
+
+class Tools:
+    def __init__(self, build):
+        self.build = build
+        self.workload = os.path.join(build, "bench", "xfw-bench-workload")
+        self.xdp = os.path.join(build, "bench", "xfw-bench-xdp")
+        self.trafficgen = os.path.join(build, "bench", "xfw-bench-trafficgen")
+        self.dpdk = os.path.join(build, "bench", "dpdk", "xfw-bench-dpdk")
+        self.xfw = os.path.join(build, "control", "xfw")
+
+    def missing_core(self):
+        for p in (self.workload, self.xdp, self.trafficgen):
+            if not os.access(p, os.X_OK):
+                return f"{p} is not built: run `meson setup {self.build} && ninja -C {self.build}`"
+        return None
+
+    def dpdk_problem(self):
+        if os.access(self.dpdk, os.X_OK):
+            return None
+        if run(["pkg-config", "--exists", "libdpdk"], check=False).returncode != 0:
+            return "DPDK is not installed: apt-get install libdpdk-dev dpdk-dev (scripts/install-deps.sh), then reconfigure the build"
+        return f"{self.dpdk} is not built: reconfigure and rebuild {self.build}"
+
+
+def base_point(system, method, rs, trace):
+    return {"system": system, "method": method, "ruleset": rs["name"], "shape": rs["shape"], "rules": rs["rules"],
+            "family": rs["family"], "trace": trace, "status": "ok", "message": "", "problems": [], "metrics": {},
+            "info": {}}
+
+
+def compare_counts(expected, rule_packets, policy_packets=None, rules_only_listed=None):
+    """Problems (strings) between a trace's expected per-rule packet counts and what a system
+    counted. rule_packets: {rule number: packets}; policy_packets None when the system has no
+    policy counter."""
+    problems = []
+    want = {int(k): v[0] for k, v in expected["rule_counts"].items()}
+    numbers = sorted(set(want) | {n for n, p in rule_packets.items() if p})
+    for n in numbers:
+        if rules_only_listed is not None and n not in rules_only_listed:
+            continue
+        if want.get(n, 0) != rule_packets.get(n, 0):
+            problems.append(f"rule {n}: {rule_packets.get(n, 0)} packets, expected {want.get(n, 0)}")
+    if policy_packets is not None and policy_packets != expected["policy"][0]:
+        problems.append(f"policy: {policy_packets} packets, expected {expected['policy'][0]}")
+    if len(problems) > 5:
+        problems = problems[:5] + [f"{len(problems) - 5} more differences"]
+    return problems
+
+
+# ---- BPF_PROG_TEST_RUN ------------------------------------------------------------------------------
+
+def testrun_points(tools, system, rs, traces, cfg, args):
+    points = [base_point(system, "test-run", rs, t) for t in traces]
+    if not traces:
+        return []
+    r = run([tools.xdp] + args + ["--dir", rs["dir"], "--traces", ",".join(traces), "--runs", str(cfg["runs"]),
+                                  "--packets", str(cfg["testrun_packets"])], check=False)
+    if r.returncode == 3:
+        msg = json.loads(r.stdout)["refused"]
+        for p in points:
+            p["status"], p["message"] = "refused", msg
+        log(f"{system} {rs['name']}: refused: {msg}")
+        return points
+    if r.returncode != 0:
+        for p in points:
+            p["status"], p["message"] = "error", (r.stderr.strip() or r.stdout.strip())[-500:]
+        log(f"{system} {rs['name']}: error: {points[0]['message']}")
+        return points
+    out = json.loads(r.stdout)
+    for p in points:
+        t = out["traces"][p["trace"]]
+        p["info"]["instructions"] = out.get("instructions")
+        if "compile_ms" in out:
+            p["info"]["compile_load_ms"] = round(out["compile_ms"], 2)
+        if "verify" in t and not t["verify"]["ok"]:
+            p["status"], p["problems"] = "wrong", t["verify"]["problems"]
+            continue
+        p["info"]["verified"] = "verify" in t
+        p["metrics"]["ns_per_packet"] = stats(t["ns_per_packet"])
+    log(f"{system} {rs['name']} test-run: " + ", ".join(
+        f"{p['trace']} {p['metrics']['ns_per_packet']['median']:.1f} ns" if p["metrics"] else f"{p['trace']} {p['status']}"
+        for p in points))
+    return points
+
+
+# ---- DPDK --------------------------------------------------------------------------------------------
+
+_eal_seq = [0]
+
+
+def eal_args(lcore):
+    _eal_seq[0] += 1
+    return EAL + ["--file-prefix", f"xfwb{os.getpid()}n{_eal_seq[0]}", "-l", str(lcore)]
+
+
+def dpdk_env():
+    d = tempfile.mkdtemp(prefix="xfwb-dpdk-")
+    return dict(os.environ, RUNTIME_DIRECTORY=d), d
+
+
+def dpdk_pcap_points(tools, system, rs, traces, cfg):
+    acl = system == "dpdk-acl"
+    mode = ["--rules", os.path.join(rs["dir"], "rules.classbench"), "--family", rs["family"]] if acl else ["--drop-all"]
+    points = [base_point(system, "dpdk-pcap", rs, t) for t in traces]
+    env, rundir = dpdk_env()
+    try:
+        if acl:
+            # Correctness: every trace of the ruleset read once.
+            names = list(rs["expected"]["traces"])
+            vdevs = [f"--vdev=net_pcap{i},rx_pcap={os.path.join(rs['dir'], rs['expected']['traces'][n]['file'])}"
+                     for i, n in enumerate(names)]
+            r = subprocess.run([tools.dpdk] + eal_args(1) + vdevs + ["--"] + mode, capture_output=True, text=True,
+                               env=env, timeout=300)
+            windows = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+            if r.returncode != 0 or len(windows) != len(names):
+                for p in points:
+                    p["status"], p["message"] = "error", (r.stderr.strip() or "no output")[-500:]
+                return points
+            problems = {}
+            for name, w in zip(names, windows):
+                exp = rs["expected"]["traces"][name]
+                counts = {int(k): v[0] for k, v in w["rule_counts"].items()}
+                pr = compare_counts(exp, counts, w["policy"][0])
+                if w["dropped"] != exp["dropped"]:
+                    pr.append(f"verdicts: {w['dropped']} dropped, expected {exp['dropped']}")
+                if pr:
+                    problems[name] = pr
+            if problems:
+                for p in points:
+                    p["status"] = "wrong"
+                    p["problems"] = [f"{n}: {x}" for n, pr in problems.items() for x in pr][:8]
+                log(f"{system} {rs['name']}: WRONG: {points[0]['problems'][:2]}")
+                return points
+        vdevs = [f"--vdev=net_pcap{i},rx_pcap={os.path.join(rs['dir'], rs['expected']['traces'][t]['file'])},infinite_rx=1"
+                 for i, t in enumerate(traces)]
+        r = subprocess.run([tools.dpdk] + eal_args(1) + vdevs + ["--"] + mode +
+                           ["--seconds", str(cfg["dpdk_seconds"]), "--runs", str(cfg["runs"])],
+                           capture_output=True, text=True, env=env, timeout=600)
+        windows = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+        if r.returncode != 0 or len(windows) != len(traces) * cfg["runs"]:
+            for p in points:
+                p["status"], p["message"] = "error", (r.stderr.strip() or "no output")[-500:]
+            return points
+        for i, p in enumerate(points):
+            ws = [w for w in windows if w["port"] == i]
+            key = "classify_ns_per_packet" if acl else "loop_ns_per_packet"
+            p["metrics"]["ns_per_packet"] = stats([w[key] for w in ws])
+            p["metrics"]["loop_ns_per_packet"] = stats([w["loop_ns_per_packet"] for w in ws])
+            p["metrics"]["mpps"] = stats([w["received"] / w["seconds"] / 1e6 for w in ws])
+            p["info"]["rte_acl_alg"] = ws[0]["rte_acl_alg"]
+            p["info"]["build_ms"] = ws[0]["build_ms"]
+            p["info"]["verified"] = acl
+        log(f"{system} {rs['name']} pcap ({points[0]['info'].get('rte_acl_alg')}): " +
+            ", ".join(f"{p['trace']} {p['metrics']['ns_per_packet']['median']:.1f} ns" for p in points))
+        return points
+    finally:
+        shutil.rmtree(rundir, ignore_errors=True)
+
+
+class DpdkProc:
+    """The DPDK application running live on the lab's receiving end."""
+
+    def __init__(self, tools, lab, vdev, mode, bpffs_dir):
+        env, self.rundir = dpdk_env()
+        env["LIBXDP_BPFFS"] = bpffs_dir
+        self.proc = subprocess.Popen(lab.sut(["env", f"RUNTIME_DIRECTORY={env['RUNTIME_DIRECTORY']}",
+                                              f"LIBXDP_BPFFS={bpffs_dir}", tools.dpdk] + eal_args(1) +
+                                             [f"--vdev={vdev}", "--"] + mode),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        line = self._line(30)
+        if line != "ready":
+            err = self.stop_and_error()
+            raise RuntimeError(f"xfw-bench-dpdk did not start: {err}")
+
+    def _line(self, timeout):
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            return None
+        return self.proc.stdout.readline().strip()
+
+    def pid(self):
+        # `ip netns exec` execs env, which execs the application: the same pid.
+        return self.proc.pid
+
+    def snapshot(self):
+        self.proc.send_signal(signal.SIGUSR1)
+        line = self._line(10)
+        if not line or not line.startswith("{"):
+            raise RuntimeError(f"no snapshot from xfw-bench-dpdk: {self.stop_and_error()}")
+        return json.loads(line)
+
+    def stop_and_error(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        shutil.rmtree(self.rundir, ignore_errors=True)
+        lines = [l for l in (err or "").splitlines() if l.strip() and "TELEMETRY" not in l]
+        return lines[-1] if lines else f"exit status {self.proc.returncode}"
+
+
+# ---- Live systems ------------------------------------------------------------------------------------
+
+def live_problem(tools, system):
+    need = {"xfw": None, "xdp-filter": "xdp-filter", "iptables-nft": "iptables-nft-restore",
+            "iptables-legacy": "iptables-legacy-restore", "nftables": "nft"}
+    if system == "xfw" and not os.access(tools.xfw, os.X_OK):
+        return f"{tools.xfw} is not built"
+    if need.get(system) and not shutil.which(need[system]):
+        pkg = {"xdp-filter": "xdp-tools", "nft": "nftables"}.get(need[system], "iptables")
+        return f"`{need[system]}` not found: apt-get install {pkg}"
+    if system.startswith("dpdk"):
+        return tools.dpdk_problem()
+    return None
+
+
+class Holder:
+    """A bare XDP program (drop: the floor; pass: lets the veth accept XDP frames for systems that
+    receive through the stack) attached to the receiving end while the object lives."""
+
+    def __init__(self, tools, lab, what):
+        self.proc = subprocess.Popen([tools.trafficgen, "--hold-xdp", what, "--ifname", lab.sut_if, "--netns", lab.sut_ns],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "attached":
+            err = self.proc.stderr.read().strip()
+            self.proc.wait()
+            raise RuntimeError(f"cannot attach a bare XDP_{what.upper()} program: {err}")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+
+
+class Refused(Exception):
+    pass
+
+
+class LiveSystem:
+    """Set up on a lab; counters() returns ({rule number: packets}, policy packets or None)."""
+    has_policy = True
+    pids = ()
+    dpdk = None
+    verified = True
+
+    def processed(self):
+        return self.lab.rx_packets()
+
+    def counters(self):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+class XdpDrop(LiveSystem):
+    verified = False
+
+    def __init__(self, tools, lab, rs, bpffs):
+        self.lab = lab
+        self.holder = Holder(tools, lab, "drop")
+
+    def close(self):
+        self.holder.close()
+
+
+class Xfw(LiveSystem):
+    def __init__(self, tools, lab, rs, bpffs):
+        self.lab, self.tools = lab, tools
+        self.pins = os.path.join(bpffs.path, lab.sut_ns)
+        self.state = tempfile.mkdtemp(prefix="xfwb-state-")
+        self.base = [tools.xfw, "--bpffs", self.pins, "--state-dir", self.state]
+        with open(os.path.join(rs["dir"], "rules.iptables")) as f:
+            r = run(self.base + ["restore", "-4"], input=f.read(), check=False)
+        if r.returncode != 0:
+            self.close()
+            raise Refused(r.stderr.strip().removeprefix("xfw: "))
+        r = run(lab.sut(self.base + ["attach", lab.sut_if]), check=False)
+        if r.returncode != 0:
+            self.close()
+            raise Refused(r.stderr.strip().removeprefix("xfw: "))
+
+    def counters(self):
+        c = json.loads(run(self.base + ["counters", "--json", "--raw"]).stdout)
+        return ({r["num"]: r["packets"] for r in c["rules"] if r["chain"] == "INPUT"}, c["policy"]["INPUT"]["packets"])
+
+    def close(self):
+        run(self.lab.sut(self.base + ["detach", self.lab.sut_if]), check=False)
+        shutil.rmtree(self.pins, ignore_errors=True)
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+class XdpFilter(LiveSystem):
+    has_policy = False
+
+    def __init__(self, tools, lab, rs, bpffs):
+        self.lab = lab
+        tr = json.load(open(os.path.join(rs["dir"], "xdp-filter.json")))
+        if not tr["expressible"]:
+            raise Refused(f"cannot express this ruleset: {tr['reason']}")
+        if len(tr["commands"]) > XDP_FILTER_MAX_ENTRIES:
+            raise Refused(f"not run above {XDP_FILTER_MAX_ENTRIES} entries: xdp-filter adds one entry per process "
+                          f"(no batch mode), {len(tr['commands'])} entries would take minutes")
+        self.pins = os.path.join(bpffs.path, lab.sut_ns + "-xf")
+        os.makedirs(self.pins, exist_ok=True)
+        self.env = ["env", f"LIBXDP_BPFFS={self.pins}", "xdp-filter"]
+        run(lab.sut(self.env + ["load", lab.sut_if, "--mode", "native", "--features", ",".join(tr["features"])]))
+        self.keys = {}
+        for n, cmd in enumerate(tr["commands"], 1):
+            run(lab.sut(self.env + cmd))
+            self.keys[cmd[1]] = n
+        info = json.loads(run(["ip", "-n", lab.sut_ns, "-j", "link", "show", lab.sut_if]).stdout)[0]
+        self.prog_id = info.get("xdp", {}).get("prog", {}).get("id") or info.get("xdp", {}).get("attached", [{}])[0].get("prog", {}).get("id")
+
+    def counters(self):
+        out = run(self.lab.sut(self.env + ["status"])).stdout
+        counts, section = {}, None
+        for line in out.splitlines():
+            if line.startswith("Filtered"):
+                section = line
+                continue
+            m = re.match(r"\s+(\S+)\s+(\S+)\s+(\d+)\s*$", line)
+            if section and m and m.group(1) in self.keys:
+                counts[self.keys[m.group(1)]] = int(m.group(3))
+        return counts, None
+
+    def close(self):
+        run(self.lab.sut(self.env + ["unload", self.lab.sut_if]), check=False)
+        shutil.rmtree(self.pins, ignore_errors=True)
+
+
+class Iptables(LiveSystem):
+    def __init__(self, tools, lab, rs, bpffs, backend):
+        self.lab, self.backend = lab, backend
+        self.holder = Holder(tools, lab, "pass")
+        with open(os.path.join(rs["dir"], "rules.raw.iptables")) as f:
+            r = run(lab.sut([f"iptables-{backend}-restore"]), input=f.read(), check=False)
+        if r.returncode != 0:
+            self.close()
+            raise Refused(r.stderr.strip())
+
+    def counters(self):
+        out = run(self.lab.sut([f"iptables-{self.backend}-save", "-c", "-t", "raw"])).stdout
+        counts, policy, n = {}, None, 0
+        for line in out.splitlines():
+            m = re.match(r":PREROUTING \S+ \[(\d+):\d+\]", line)
+            if m:
+                policy = int(m.group(1))
+            m = re.match(r"\[(\d+):\d+\] -A PREROUTING", line)
+            if m:
+                n += 1
+                counts[n] = int(m.group(1))
+        return counts, policy
+
+    def close(self):
+        run(self.lab.sut([f"iptables-{self.backend}", "-t", "raw", "-F"]), check=False)
+        self.holder.close()
+
+
+class Nftables(LiveSystem):
+    has_policy = False  # a base chain's policy has no counter
+
+    def __init__(self, tools, lab, rs, bpffs):
+        self.lab = lab
+        self.holder = Holder(tools, lab, "pass")
+        r = run(lab.sut(["nft", "-f", os.path.join(rs["dir"], "rules.nft")]), check=False)
+        if r.returncode != 0:
+            self.close()
+            raise Refused(r.stderr.strip()[-300:])
+
+    def counters(self):
+        data = json.loads(run(self.lab.sut(["nft", "-j", "list", "table", "ip", "xfwbench"])).stdout)
+        counts = {}
+        for item in data["nftables"]:
+            rule = item.get("rule")
+            if not rule:
+                continue
+            n = int(rule.get("comment", "r0")[1:])
+            for e in rule["expr"]:
+                if "counter" in e:
+                    counts[n] = e["counter"]["packets"]
+        return counts, None
+
+    def close(self):
+        run(self.lab.sut(["nft", "delete", "table", "ip", "xfwbench"]), check=False)
+        self.holder.close()
+
+
+class Dpdk(LiveSystem):
+    def __init__(self, tools, lab, rs, bpffs, pmd, drop_all):
+        self.lab = lab
+        self.holder = Holder(tools, lab, "pass") if pmd == "af_packet" else None
+        self.verified = not drop_all
+        vdev = (f"net_af_packet0,iface={lab.sut_if},framecnt=8192,qdisc_bypass=1" if pmd == "af_packet"
+                else f"net_af_xdp0,iface={lab.sut_if}")
+        mode = ["--drop-all"] if drop_all else ["--rules", os.path.join(rs["dir"], "rules.classbench"), "--family", "v4"]
+        pins = os.path.join(bpffs.path, lab.sut_ns + "-dpdk")
+        os.makedirs(pins, exist_ok=True)
+        try:
+            self.dpdk = DpdkProc(tools, lab, vdev, mode, pins)
+        except RuntimeError as e:
+            if self.holder:
+                self.holder.close()
+            raise Refused(str(e))
+        self.pids = (self.dpdk.pid(),)
+        self.last = None
+
+    def processed(self):
+        self.last = self.dpdk.snapshot()
+        return self.last["received"]
+
+    def counters(self):
+        s = self.dpdk.snapshot()
+        return {int(k): v[0] for k, v in s["rule_counts"].items()}, s["policy"][0]
+
+    def close(self):
+        self.dpdk.stop_and_error()
+        if self.holder:
+            self.holder.close()
+
+
+def make_live(system, tools, lab, rs, bpffs):
+    if system == "xdp-drop":
+        return XdpDrop(tools, lab, rs, bpffs)
+    if system == "xfw":
+        return Xfw(tools, lab, rs, bpffs)
+    if system == "xdp-filter":
+        return XdpFilter(tools, lab, rs, bpffs)
+    if system.startswith("iptables-"):
+        return Iptables(tools, lab, rs, bpffs, system.split("-", 1)[1])
+    if system == "nftables":
+        return Nftables(tools, lab, rs, bpffs)
+    if system.startswith("dpdk-"):
+        _, what, pmd = system.split("-", 2)
+        return Dpdk(tools, lab, rs, bpffs, pmd, what == "drop")
+    raise ValueError(system)
+
+
+def generate(tools, lab, trace_path, seconds=None):
+    argv = [tools.trafficgen, "--ifname", lab.gen_if, "--netns", lab.gen_ns, "--pcap", trace_path,
+            "--dst-mac", lab.sut_mac, "--cpu", "0"]
+    argv += ["--seconds", str(seconds), "--burst", "256"] if seconds else ["--once"]
+    out = run(argv).stdout
+    return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
+
+
+def wait_settled(sys_, expected_total, start_total, timeout=2.0):
+    """Polls the counters until they stop moving (DPDK and the stack may lag the generator)."""
+    deadline, last = time.time() + timeout, None
+    while True:
+        counts, policy = sys_.counters()
+        total = sum(counts.values()) + (policy or 0)
+        if total - start_total >= expected_total or time.time() > deadline or total == last:
+            if total == last or total - start_total >= expected_total or time.time() > deadline:
+                return counts, policy
+        last = total
+        time.sleep(0.1)
+
+
+def live_point(tools, system, rs, cfg, bpffs):
+    trace = cfg["live_trace"]
+    p = base_point(system, "live", rs, trace)
+    if not bpffs.mounted and system in ("xfw", "xdp-filter", "dpdk-acl-af_xdp", "dpdk-drop-af_xdp"):
+        p["status"], p["message"] = "skipped", f"no bpffs: {bpffs.error}"
+        return [p]
+    extra = []
+    try:
+        with Lab() as lab:
+            try:
+                s = make_live(system, tools, lab, rs, bpffs)
+            except Refused as e:
+                p["status"], p["message"] = ("skipped" if system == "xdp-filter" else "refused"), str(e)
+                log(f"{system} {rs['name']} live: {p['status']}: {p['message']}")
+                return [p]
+            try:
+                # Correctness: every trace of the ruleset once, counted per rule.
+                if s.verified:
+                    problems = []
+                    for name, exp in rs["expected"]["traces"].items():
+                        before, pol0 = s.counters()
+                        generate(tools, lab, os.path.join(rs["dir"], exp["file"]))
+                        after, pol1 = wait_settled(s, exp["packets"], sum(before.values()) + (pol0 or 0))
+                        delta = {n: after.get(n, 0) - before.get(n, 0) for n in set(after) | set(before)}
+                        pol = pol1 - pol0 if s.has_policy and pol0 is not None else None
+                        listed = set(s.keys.values()) if isinstance(s, XdpFilter) else None
+                        problems += [f"{name}: {x}" for x in compare_counts(exp, delta, pol, listed)]
+                    if problems:
+                        p["status"], p["problems"] = "wrong", problems[:8]
+                        log(f"{system} {rs['name']} live: WRONG: {problems[:2]}")
+                        return [p]
+                p["info"]["verified"] = s.verified
+                if isinstance(s, XdpFilter) and s.prog_id and rs["family"] == "v4":
+                    extra = xdp_filter_testrun(tools, s, rs, cfg)
+                # Timed runs.
+                meter = CpuMeter(s.pids)
+                path = os.path.join(rs["dir"], rs["expected"]["traces"][trace]["file"])
+                offered, mpps, cpu, cpu_rx = [], [], [], []
+                for _ in range(cfg["runs"]):
+                    rx0, c0 = s.processed(), meter.snapshot()
+                    g = generate(tools, lab, path, cfg["live_seconds"])
+                    if s.dpdk:
+                        time.sleep(0.05)  # let the application drain its rings
+                    c1, rx1 = meter.snapshot(), s.processed()
+                    n = rx1 - rx0
+                    offered.append(g["frames"] / g["seconds"] / 1e6)
+                    if n <= 0:
+                        continue
+                    mpps.append(n / g["seconds"] / 1e6)
+                    cpu.append((c1 - c0 + g["thread_cpu_seconds"]) / (n / 1e6))
+                    cpu_rx.append((c1 - c0) / (n / 1e6))
+                if not mpps:
+                    p["status"], p["message"] = "error", "no packet reached the system during the timed runs"
+                    return [p]
+                p["metrics"] = {"offered_mpps": stats(offered), "mpps": stats(mpps), "cpu_s_per_mpkt": stats(cpu),
+                                "cpu_rx_s_per_mpkt": stats(cpu_rx)}
+                log(f"{system} {rs['name']} live: {p['metrics']['mpps']['median']:.3f} Mpps of "
+                    f"{p['metrics']['offered_mpps']['median']:.2f} offered, "
+                    f"{p['metrics']['cpu_s_per_mpkt']['median']:.3f} CPU s/Mpkt")
+            finally:
+                s.close()
+    except (CommandError, RuntimeError, OSError) as e:
+        p["status"], p["message"] = "error", str(e)[-500:]
+        log(f"{system} {rs['name']} live: error: {p['message']}")
+    return [p] + extra
+
+
+def xdp_filter_testrun(tools, s, rs, cfg):
+    traces = [t for t in cfg["testrun_traces"] if t in rs["expected"]["traces"]]
+    pts = testrun_points(tools, "xdp-filter", rs, traces, cfg, ["--prog-id", str(s.prog_id)])
+    for p in pts:
+        p["info"]["verified"] = "live"  # its per-entry counts were checked on the veth
+    return pts
+
+
+def add_ratios(points):
+    """ratio_to_floor: median of each metric over the floor's median (same method, ruleset, trace)."""
+    index = {(p["system"], p["method"], p["ruleset"], p["trace"]): p for p in points}
+    for p in points:
+        floor_name = FLOORS.get(p["method"])
+        if p["method"] == "live" and p["system"].startswith("dpdk-acl"):
+            floor_name = "dpdk-drop-af_xdp"
+        f = index.get((floor_name, p["method"], p["ruleset"], p["trace"]))
+        if not f or f is p or not p["metrics"] or not f["metrics"]:
+            continue
+        p["floor"] = floor_name
+        p["ratio_to_floor"] = {}
+        for k, v in p["metrics"].items():
+            # rte_acl's classification alone has no floor; its whole loop (receive, classify,
+            # free) is compared with the drop-all loop (receive, free).
+            if p["method"] == "dpdk-pcap" and p["system"] == "dpdk-acl":
+                if k != "loop_ns_per_packet":
+                    continue
+                fv = f["metrics"].get("loop_ns_per_packet")
+            else:
+                fv = f["metrics"].get(k)
+            if v and fv and fv["median"]:
+                p["ratio_to_floor"][k] = round(v["median"] / fv["median"], 3)

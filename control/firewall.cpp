@@ -1,6 +1,7 @@
 // Orchestration of a ruleset change: identities, compile, verify, counters, state, swap.
 #include "control/firewall.hpp"
 
+#include "control/billing_retire.hpp"
 #include "control/compile.hpp"
 #include "control/counter_map.hpp"
 #include "control/loader.hpp"
@@ -18,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 namespace xfw {
@@ -193,18 +195,35 @@ Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& atta
 
 Status Firewall::pin_program(int prog_fd) { return pin_replace(prog_fd, program_pin(paths_)); }
 
+Expected<std::vector<xdp::CounterValue>> Firewall::read_map(int map_fd, const State& state) const {
+    return read_counters(map_fd, kHostCounters, std::max(state.next_slot, xdp::kFirstRuleSlot));
+}
+
 Status Firewall::commit(Ruleset next) {
     State candidate = state_;
     candidate.ruleset = std::move(next);
+    std::vector<RetiredRule> gone = removed_rules(state_, candidate.ruleset, static_cast<int64_t>(std::time(nullptr)));
     std::vector<uint32_t> fresh = assign_identities(candidate);
     if (candidate.next_slot > kCounterMapSlots)
         return bad_input("too many rules: xfw holds at most " +
                          std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules");
     auto loaded = prepare(candidate);
     if (!loaded) return loaded.error();
-    if (loaded->map_is_new) candidate.zero_baseline.clear();  // a fresh map starts at zero
+    auto generation = counter_map_generation(loaded->counters.get());
+    if (!generation) return generation.error();
+    adopt_counter_generation(candidate, *generation);
+    auto raw = read_map(loaded->counters.get(), candidate);
+    if (!raw) return raw.error();
+    // Removed rules keep their slot (and their counts) until a later transaction reuses it.
+    retire_rules(candidate, std::move(gone), *raw, *generation);
+    // A reused slot is not zeroed: its new rule counts from the slot's raw value now (its base).
+    // Zeroing would have to happen before the state naming the new owner is saved, and a crash
+    // between the two would lose the retired rule's last counts; a base is recorded in the same
+    // atomic state write as the new owner and leaves the map untouched, so every crash point
+    // leaves either the old owner or the new one with exact counts. No program counts into the
+    // slot meanwhile: it was released by an earlier transaction, whose program is gone.
+    hand_over_slots(candidate, fresh, *raw, *generation);
 
-    XFW_TRY(zero_counters(loaded->counters.get(), kHostCounters, fresh));
     XFW_TRY(pin_new_counter_map(*loaded));
     XFW_TRY(save_state(paths_.state_dir, candidate));
     if (Status s = swap_links(loaded->program.get(), candidate.attachments); !s) {
@@ -212,6 +231,11 @@ Status Firewall::commit(Ruleset next) {
         return s;
     }
     XFW_TRY(pin_program(loaded->program.get()));
+    // Frames the replaced program was still counting while it was swapped out: read the slots
+    // of removed rules once more so their final counts are on disk now rather than at the next
+    // read (a reboot before that would lose them).
+    if (auto after = read_map(loaded->counters.get(), candidate); after && refresh_retired(candidate, *after, *generation))
+        XFW_TRY(save_state(paths_.state_dir, candidate));
     state_ = std::move(candidate);
     return {};
 }
@@ -220,10 +244,11 @@ Status Firewall::reload() {
     auto loaded = prepare(state_);
     if (!loaded) return loaded.error();
     XFW_TRY(pin_new_counter_map(*loaded));
-    if (loaded->map_is_new && !state_.zero_baseline.empty()) {
-        // A fresh counter map (after a reboot) starts at zero: old -Z baselines no longer apply.
-        State candidate = state_;
-        candidate.zero_baseline.clear();
+    auto generation = counter_map_generation(loaded->counters.get());
+    if (!generation) return generation.error();
+    State candidate = state_;
+    // A fresh counter map (after a reboot) starts at zero: old bases and -Z baselines no longer apply.
+    if (adopt_counter_generation(candidate, *generation)) {
         XFW_TRY(save_state(paths_.state_dir, candidate));
         state_ = std::move(candidate);
     }
@@ -244,7 +269,9 @@ Status Firewall::attach(const std::string& ifname, AttachMode mode) {
     candidate.attachments.push_back({ifname, mode});
     auto loaded = prepare(candidate);
     if (!loaded) return loaded.error();
-    if (loaded->map_is_new) candidate.zero_baseline.clear();  // a fresh map starts at zero
+    auto generation = counter_map_generation(loaded->counters.get());
+    if (!generation) return generation.error();
+    adopt_counter_generation(candidate, *generation);  // a fresh map starts at zero
 
     XFW_TRY(pin_new_counter_map(*loaded));
     // The new interface has no link yet, so swap_links attaches it; every interface then runs
@@ -294,25 +321,44 @@ std::vector<AttachmentStatus> Firewall::attachment_status() const {
 
 Status Firewall::refresh_counters() {
     raw_.clear();
+    live_generation_.clear();
     if (!is_bpffs(paths_.bpffs) || !fs::exists(counter_pin(paths_))) return {};
     auto map = open_counter_map(false);
     if (!map) return map.error();
     if (!map->valid()) return {};
-    auto values = read_counters(map->get(), kHostCounters, std::max(state_.next_slot, xdp::kFirstRuleSlot));
+    auto generation = counter_map_generation(map->get());
+    if (!generation) return generation.error();
+    auto values = read_map(map->get(), state_);
     if (!values) return values.error();
     raw_ = std::move(values).value();
+    live_generation_ = *generation;
+    // Retired rules still owning a slot: their final counts as of this read (kept in memory;
+    // `billing snapshot` saves them before it bills them).
+    retired_refreshed_ |= refresh_retired(state_, raw_, live_generation_);
     return {};
+}
+
+bool Firewall::bases_apply() const {
+    return state_.counter_generation.empty() || state_.counter_generation == live_generation_;
 }
 
 RuleCounters Firewall::slot_counters(uint32_t slot) const {
     RuleCounters c;
     if (slot < raw_.size()) c.raw = raw_[slot];
+    if (!bases_apply()) {
+        // The pinned map is not the one the state describes (recreated since): it has counted
+        // from zero for every slot.
+        c.shown = c.raw;
+        return c;
+    }
+    const xdp::CounterValue map_value = c.raw;
+    c.raw = slot_value(state_, raw_, slot);
     c.shown = c.raw;
     if (auto it = state_.zero_baseline.find(slot); it != state_.zero_baseline.end()) {
-        // A raw value below the baseline means the map was recreated (reboot): show it as is.
-        if (c.raw.packets >= it->second.packets && c.raw.bytes >= it->second.bytes) {
-            c.shown.packets -= it->second.packets;
-            c.shown.bytes -= it->second.bytes;
+        // Baselines are map values; one above the map value means the map was written from outside.
+        if (map_value.packets >= it->second.packets && map_value.bytes >= it->second.bytes) {
+            c.shown.packets = map_value.packets - it->second.packets;
+            c.shown.bytes = map_value.bytes - it->second.bytes;
         }
     }
     return c;
@@ -327,6 +373,7 @@ Expected<RuleCounters> Firewall::rule_counters(const Rule& rule) const {
 Status Firewall::zero(const std::optional<std::string>& chain) {
     XFW_TRY(refresh_counters());
     State candidate = state_;
+    if (!live_generation_.empty()) adopt_counter_generation(candidate, live_generation_);
     auto set_baseline = [&](uint32_t slot) {
         candidate.zero_baseline[slot] = slot < raw_.size() ? raw_[slot] : xdp::CounterValue{};
     };
@@ -341,6 +388,18 @@ Status Firewall::zero(const std::optional<std::string>& chain) {
     }
     XFW_TRY(save_state(paths_.state_dir, candidate));
     state_ = std::move(candidate);
+    return {};
+}
+
+Status Firewall::save_retired(const std::function<bool(const RetiredRule&)>& forget) {
+    State candidate = state_;
+    const size_t before = candidate.retired.size();
+    // A rule that still owns its slot may yet gain counts; it is kept until the slot is reused.
+    std::erase_if(candidate.retired, [&](const RetiredRule& r) { return !r.slot && forget(r); });
+    if (candidate.retired.size() == before && !retired_refreshed_) return {};
+    XFW_TRY(save_state(paths_.state_dir, candidate));
+    state_ = std::move(candidate);
+    retired_refreshed_ = false;
     return {};
 }
 

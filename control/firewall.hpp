@@ -8,6 +8,7 @@
 #include "xdp/error.hpp"
 #include "xdp/maps.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,11 @@ public:
     Expected<RuleCounters> rule_counters(const Rule& rule) const;
     RuleCounters slot_counters(uint32_t slot) const;
     Status refresh_counters();
+    // Generation of the counter map the last refresh_counters() read ("" when there is none).
+    const std::string& live_generation() const { return live_generation_; }
+    // Saves the retired rules' counts as the last refresh_counters() read them, dropping those
+    // that no longer own a slot (their counts are final) and that `forget` says are billed.
+    Status save_retired(const std::function<bool(const RetiredRule&)>& forget);
     // -Z: what is shown starts again from zero; the raw counts are kept.
     Status zero(const std::optional<std::string>& chain);
 
@@ -77,11 +83,15 @@ private:
     Status pin_new_counter_map(const PreparedProgram& prepared);
     Status swap_links(int new_prog_fd, const std::vector<Attachment>& attachments);
     Status pin_program(int prog_fd);
+    Expected<std::vector<xdp::CounterValue>> read_map(int map_fd, const State& state) const;
+    bool bases_apply() const;
 
     Paths paths_;
     StateLock lock_;
     State state_;
     std::vector<xdp::CounterValue> raw_;  // last read of the counter map
+    std::string live_generation_;         // ... and that map's generation
+    bool retired_refreshed_ = false;      // state_.retired changed since it was saved
 };
 
 }  // namespace xfw

@@ -107,6 +107,22 @@ Expected<State> load_state(const std::string& state_dir) {
         }
         for (const json& z : j.at("zero_baseline"))
             state.zero_baseline[z.at(0).get<uint32_t>()] = {z.at(1).get<uint64_t>(), z.at(2).get<uint64_t>()};
+        // Billing fields: absent in state written by earlier versions.
+        for (const json& b : j.value("slot_base", json::array()))
+            state.slot_base[b.at(0).get<uint32_t>()] = {b.at(1).get<uint64_t>(), b.at(2).get<uint64_t>()};
+        state.counter_generation = j.value("counter_generation", std::string());
+        for (const json& r : j.value("retired", json::array())) {
+            RetiredRule rr;
+            rr.id = r.at("id").get<uint64_t>();
+            rr.account = r.at("account").get<std::string>();
+            rr.chain = r.at("chain").get<std::string>();
+            rr.spec = r.at("spec").get<std::string>();
+            rr.retired_at = r.at("retired_at").get<int64_t>();
+            if (r.contains("slot")) rr.slot = r.at("slot").get<uint32_t>();
+            rr.generation = r.at("generation").get<std::string>();
+            rr.final = {r.at("packets").get<uint64_t>(), r.at("bytes").get<uint64_t>()};
+            state.retired.push_back(std::move(rr));
+        }
     } catch (const json::exception& e) {
         return runtime_error(path + " is damaged (" + e.what() + "); restore it from a backup or remove it "
                              "to start from an empty ruleset");
@@ -133,6 +149,17 @@ Status save_state(const std::string& state_dir, const State& state) {
         j["attachments"].push_back({{"ifname", a.ifname}, {"mode", to_string(a.mode)}});
     j["zero_baseline"] = json::array();
     for (const auto& [slot, v] : state.zero_baseline) j["zero_baseline"].push_back({slot, v.packets, v.bytes});
+    j["slot_base"] = json::array();
+    for (const auto& [slot, v] : state.slot_base) j["slot_base"].push_back({slot, v.packets, v.bytes});
+    j["counter_generation"] = state.counter_generation;
+    j["retired"] = json::array();
+    for (const RetiredRule& r : state.retired) {
+        json rr{{"id", r.id}, {"account", r.account}, {"chain", r.chain}, {"spec", r.spec},
+                {"retired_at", r.retired_at}, {"generation", r.generation},
+                {"packets", r.final.packets}, {"bytes", r.final.bytes}};
+        if (r.slot) rr["slot"] = *r.slot;
+        j["retired"].push_back(std::move(rr));
+    }
 
     const std::string path = state_dir + "/state.json";
     const std::string tmp = path + ".tmp";

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,42 @@ struct Attachment {
     AttachMode mode = AttachMode::Native;
 };
 
+// A rule that was removed (-D, -R, -F, -X, restore without it): its final counts, kept until
+// `xfw billing snapshot` has billed them. While `slot` is set the counter slot is not yet
+// reused and `final` is refreshed from it (packets still in flight in the replaced program
+// when it was swapped out); reusing the slot fixes `final` for good.
+struct RetiredRule {
+    uint64_t id = 0;
+    std::string account;
+    std::string chain;
+    std::string spec;
+    int64_t retired_at = 0;             // unix seconds
+    std::optional<uint32_t> slot;
+    std::string generation;             // counter map generation `final` was read in
+    xdp::CounterValue final;            // counts since the rule was created
+};
+
+// Counter slots of one policy of a rule (Rule::policies() order): its trap counter and its
+// buckets (consecutive). Taken from never-used slots only and never handed to another rule, so
+// no policy ever inherits counts.
+struct PolicySlots {
+    uint32_t trap = 0;
+    uint32_t bucket_base = 0;
+    uint32_t bucket_count = 0;
+    std::vector<std::string> bucket_names;
+};
+
 struct State {
     Ruleset ruleset = Ruleset::empty();
     std::map<uint64_t, uint32_t> slot_of_rule;   // rule id -> counter slot
-    std::vector<uint32_t> free_slots;            // slots of deleted rules, zeroed before reuse
+    std::vector<uint32_t> free_slots;            // slots of deleted rules, reused by later transactions
+    // Raw value of a reused slot when its current rule got it: the rule's counts are the raw
+    // value minus this (see Firewall::commit for why slots are not zeroed instead).
+    std::map<uint32_t, xdp::CounterValue> slot_base;
+    std::vector<RetiredRule> retired;
+    // The counter map the bases, -Z baselines and retired slots refer to (see
+    // counter_map_generation); "" in state written before generations were recorded.
+    std::string counter_generation;
     uint32_t next_slot = 0;                      // first never-used slot
     uint64_t next_rule_id = 1;
     std::vector<Attachment> attachments;
@@ -51,8 +84,8 @@ Expected<State> load_state(const std::string& state_dir);
 Status save_state(const std::string& state_dir, const State& state);
 
 // Gives every rule with id 0 a fresh id and counter slot; returns the slots that were newly
-// allocated (their counters must be zeroed before a program uses them). Slots of rules that
-// are gone are released to the free list for later transactions.
+// allocated (a reused one still holds its previous rule's counts: see hand_over_slots). Slots
+// of rules that are gone are released to the free list for later transactions.
 std::vector<uint32_t> assign_identities(State& state);
 
 // Gives each new rule (id 0) of `next` the identity of an equal rule at the same place in

@@ -38,5 +38,6 @@ int run_replay(const Paths& paths, const std::vector<std::string>& args);
 int run_compile(const Paths& paths, const std::vector<std::string>& args);
 int run_counters(const Paths& paths, const std::vector<std::string>& args);
 int run_exporter(const Paths& paths, const std::vector<std::string>& args);
+int run_billing(const Paths& paths, const std::vector<std::string>& args);
 
 }  // namespace xfw::cli

@@ -71,6 +71,10 @@ Expected<PolicyRunReport> run_wasm_policy(std::span<const uint8_t> module, const
     auto prog = load_xdp_program(generated->program, map_fds, {.name = "xfw_wasm_test"});
     if (!prog) return Error{prog.error().message, 1};
 
+    for (size_t i = 0; i < frames.size(); ++i)
+        if (frames[i].size() < 14)
+            return bad_input("frame " + std::to_string(i) + " has " + std::to_string(frames[i].size()) +
+                             " bytes; BPF_PROG_TEST_RUN needs at least an Ethernet header (14 bytes)");
     PinnedToOneCpu pin;
     PolicyRunReport report;
     const uint32_t key = 0;

@@ -27,7 +27,7 @@ struct PolicyRunReport {
 
 // Compiles the policy into a minimal XDP program that calls it and records R0, then runs every
 // frame in order through BPF_PROG_TEST_RUN on one CPU (instance state persists between frames,
-// as one Node instance sees all frames). ingress_ifindex goes in the xdp_md context (it must
+// as one Node instance sees all frames). Frames need at least 14 bytes. ingress_ifindex goes in the xdp_md context (it must
 // name an existing interface; 1 is the loopback). Compile errors come back as the compiler
 // gave them (exit code 2); kernel refusals as runtime errors quoting the verifier.
 Expected<PolicyRunReport> run_wasm_policy(std::span<const uint8_t> module, const wasm::PolicyOptions& options,

@@ -173,7 +173,7 @@ struct Lowerer {
     [[noreturn]] void fail(const std::string& message) { throw LoweringFailure{message}; }
     std::string where() const {
         return activations.empty() ? std::string("module")
-                                   : std::string("function $") + BinaryenFunctionGetName(activations.back().function);
+                                   : describe_function(m, activations.back().function);
     }
 
     Label trap(uint32_t code) {

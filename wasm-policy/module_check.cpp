@@ -150,7 +150,7 @@ struct FunctionChecker {
     std::string error;
 
     bool refuse(const std::string& instruction, const std::string& why) {
-        if (error.empty()) error = "function $" + function + ": " + instruction + ": " + why;
+        if (error.empty()) error = function + ": " + instruction + ": " + why;
         return false;
     }
 
@@ -299,6 +299,19 @@ Expected<std::vector<std::string>> bucket_names(const ModuleScan& scan, const Po
 
 }  // namespace
 
+std::string describe_function(BinaryenModuleRef module, BinaryenFunctionRef function) {
+    const std::string name = BinaryenFunctionGetName(function);
+    const bool numbered = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+    if (!numbered) return "function $" + name;
+    std::string out = "function " + name;
+    for (BinaryenIndex i = 0; i < BinaryenGetNumExports(module); ++i) {
+        BinaryenExportRef ex = BinaryenGetExportByIndex(module, i);
+        if (BinaryenExportGetKind(ex) == BinaryenExternalFunction() && name == BinaryenExportGetValue(ex))
+            return out + " (exported as \"" + BinaryenExportGetName(ex) + "\")";
+    }
+    return out;
+}
+
 std::string unary_op_name(BinaryenOp op) { return find_name(unary_ops(), op); }
 std::string binary_op_name(BinaryenOp op) { return find_name(binary_ops(), op); }
 
@@ -416,17 +429,17 @@ Expected<ModuleFacts> check_module(BinaryenModuleRef module, const ModuleScan& s
     for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(module); ++i) {
         BinaryenFunctionRef f = BinaryenGetFunctionByIndex(module, i);
         if (is_import(f)) continue;
-        const std::string name = BinaryenFunctionGetName(f);
+        const std::string name = describe_function(module, f);
         std::vector<BinaryenType> types = expand(BinaryenFunctionGetParams(f));
         std::vector<BinaryenType> results = expand(BinaryenFunctionGetResults(f));
         if (results.size() > 1)
-            return bad_input("function $" + name + " returns " + std::to_string(results.size()) +
+            return bad_input(name + " returns " + std::to_string(results.size()) +
                              " values: multi-value results are not supported");
         types.insert(types.end(), results.begin(), results.end());
         for (BinaryenIndex v = 0; v < BinaryenFunctionGetNumVars(f); ++v) types.push_back(BinaryenFunctionGetVar(f, v));
         for (BinaryenType t : types)
             if (!is_integer(t))
-                return bad_input("function $" + name + ": a parameter, result or local of type " + type_name(t) +
+                return bad_input(name + ": a parameter, result or local of type " + type_name(t) +
                                  ": " + type_refusal(t));
         FunctionChecker checker{facts, name, {}};
         if (!checker.walk(BinaryenFunctionGetBody(f))) return bad_input(checker.error);

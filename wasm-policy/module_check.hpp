@@ -38,6 +38,9 @@ Expected<ModuleFacts> check_module(BinaryenModuleRef module, const ModuleScan& s
 // The host import a function import stands for, if it is one of the ABI's.
 std::optional<HostImport> host_import_of(BinaryenFunctionRef function);
 
+// "function $name", or for a module without a name section "function 3 (exported as "filter")".
+std::string describe_function(BinaryenModuleRef module, BinaryenFunctionRef function);
+
 // "i32.add" and friends for the integer operations the compiler lowers.
 std::string unary_op_name(BinaryenOp op);
 std::string binary_op_name(BinaryenOp op);

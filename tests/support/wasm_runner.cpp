@@ -113,7 +113,7 @@ Expected<PolicyRunReport> run_wasm_policy(std::span<const uint8_t> module, const
     return report;
 }
 
-Expected<std::vector<uint8_t>> wat_to_wasm(const std::string& wat) {
+Expected<std::vector<uint8_t>> wat_to_wasm(const std::string& wat, const std::string& flags) {
     namespace fs = std::filesystem;
     char dir_template[] = "/tmp/xfw-wat-XXXXXX";
     if (!mkdtemp(dir_template)) return runtime_error("cannot create a temporary directory: " + errno_text(errno));
@@ -121,7 +121,7 @@ Expected<std::vector<uint8_t>> wat_to_wasm(const std::string& wat) {
     const fs::path in = dir / "policy.wat", out = dir / "policy.wasm", log = dir / "wat2wasm.log";
     { std::ofstream(in) << wat; }
     const char* tool = std::getenv("WAT2WASM");
-    const std::string command = std::string(tool ? tool : "wat2wasm") + " '" + in.string() + "' -o '" +
+    const std::string command = std::string(tool ? tool : "wat2wasm") + " " + flags + " '" + in.string() + "' -o '" +
                                 out.string() + "' >'" + log.string() + "' 2>&1";
     const int status = std::system(command.c_str());
     std::vector<uint8_t> bytes;

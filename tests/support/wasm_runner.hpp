@@ -34,8 +34,9 @@ Expected<PolicyRunReport> run_wasm_policy(std::span<const uint8_t> module, const
                                           std::span<const std::vector<uint8_t>> frames,
                                           uint32_t ingress_ifindex = 1);
 
-// WAT text to a Wasm binary with wabt's wat2wasm (on PATH, or $WAT2WASM).
-Expected<std::vector<uint8_t>> wat_to_wasm(const std::string& wat);
+// WAT text to a Wasm binary with wabt's wat2wasm (on PATH, or $WAT2WASM); `flags` are passed
+// on (e.g. "--enable-threads", "--no-check").
+Expected<std::vector<uint8_t>> wat_to_wasm(const std::string& wat, const std::string& flags = "");
 
 // `bytes` with a custom section `name` holding `payload` appended (wat2wasm 1.0.32 has no
 // custom-section syntax), e.g. the policy ABI's "xfw.buckets".

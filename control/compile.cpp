@@ -19,6 +19,23 @@ Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd
     return CompiledProgram{std::move(prog).value(), static_cast<uint32_t>(generated->program.insns.size())};
 }
 
+namespace {
+Expected<xdp::Plan> plan_for_offload(const State& state, uint32_t counter_slots) {
+    PlanInputs inputs;
+    inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };
+    inputs.resolve_interface = resolve_interface_on_host;
+    inputs.counter_slots = counter_slots;
+    return plan_ruleset(state.ruleset, inputs);
+}
+}  // namespace
+
+Expected<offload::OffloadProgram> generate_offload_ruleset(const State& state, uint32_t counter_slots,
+                                                           const offload::NfpProfile& profile) {
+    auto plan = plan_for_offload(state, counter_slots);
+    if (!plan) return plan.error();
+    return offload::generate_for_offload(*plan, profile);
+}
+
 Expected<xdp::GeneratedProgram> generate_ruleset(const State& state, uint32_t counter_slots, xdp::CounterMode mode) {
     PlanInputs inputs;
     inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };

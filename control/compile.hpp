@@ -4,6 +4,7 @@
 
 #include "control/fd.hpp"
 #include "control/state_store.hpp"
+#include "offload/lowering.hpp"
 #include "xdp/codegen.hpp"
 #include "xdp/error.hpp"
 #include "xdp/maps.hpp"
@@ -25,6 +26,12 @@ Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd
 // compile_ruleset loads, with map index 0 the counter map of `counter_slots` slots. Interface
 // names are resolved on this host.
 Expected<xdp::GeneratedProgram> generate_ruleset(const State& state, uint32_t counter_slots, xdp::CounterMode mode);
+
+// The same plan generated for an offload device: shared atomic counters (packed when the
+// device holds fewer map entries than `counter_slots`), then the offload checker; a program
+// the device would refuse is a bad_input error listing every violation.
+Expected<offload::OffloadProgram> generate_offload_ruleset(const State& state, uint32_t counter_slots,
+                                                           const offload::NfpProfile& profile);
 
 // Slots a private counter map needs for `state` (fixed slots plus every rule's slot).
 uint32_t counter_slots_needed(const State& state);

@@ -5,6 +5,7 @@
 #include "control/compile.hpp"
 #include "control/counter_map.hpp"
 #include "control/loader.hpp"
+#include "control/offload_deploy.hpp"
 #include "control/planner.hpp"
 #include "xdp/codegen.hpp"
 
@@ -133,31 +134,45 @@ Expected<Firewall::PreparedProgram> Firewall::prepare(const State& state) {
     if (!compiled) return compiled.error();
     out.counters = std::move(map).value();
     out.program = std::move(compiled->program);
+    // Offloaded interfaces run their own device-bound program with a device counter map.
+    auto offloaded = prepare_offload(paths_, state);
+    if (!offloaded) return offloaded.error();
+    out.offloaded = std::move(offloaded).value();
     return out;
 }
 
 Status Firewall::pin_new_counter_map(const PreparedProgram& prepared) {
+    XFW_TRY(pin_offload_counters(paths_, prepared.offloaded));
     if (!prepared.map_is_new) return {};
     return pin_replace(prepared.counters.get(), counter_pin(paths_));
 }
 
-Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& attachments) {
-    std::vector<Fd> updated;           // links switched to the new program
-    std::vector<std::string> created;  // links made afresh (their pins)
+Status Firewall::swap_links(int host_prog_fd, const std::vector<Attachment>& attachments,
+                            const std::vector<PreparedOffload>& offloaded) {
+    std::vector<std::pair<Fd, std::string>> updated;  // links switched to the new program, and the old one's pin
+    std::vector<std::string> created;                 // links made afresh (their pins)
     auto undo = [&] {
-        if (auto old = open_pin(program_pin(paths_)))
-            for (Fd& l : updated) bpf_link_update(l.get(), old->get(), nullptr);
+        for (auto& [l, old_pin] : updated)
+            if (auto old = open_pin(old_pin)) bpf_link_update(l.get(), old->get(), nullptr);
         for (const std::string& pin : created) {
             if (auto l = open_pin(pin)) bpf_link_detach(l->get());
             ::unlink(pin.c_str());
         }
     };
     for (const Attachment& a : attachments) {
-        const std::string pin = link_pin(paths_, a.ifname);
+        // An offloaded attachment runs its interface's device-bound program.
+        const bool hw = a.mode == AttachMode::Offload;
+        int new_prog_fd = host_prog_fd;
+        if (hw) {
+            auto it = std::find_if(offloaded.begin(), offloaded.end(),
+                                   [&](const PreparedOffload& p) { return p.ifname == a.ifname; });
+            new_prog_fd = it == offloaded.end() ? -1 : it->program.get();
+        }
+        const std::string pin = hw ? offload_link_pin(paths_, a.ifname) : link_pin(paths_, a.ifname);
         if (int fd = bpf_obj_get(pin.c_str()); fd >= 0) {
             Fd link(fd);
-            if (bpf_link_update(link.get(), new_prog_fd, nullptr) == 0) {
-                updated.push_back(std::move(link));
+            if (new_prog_fd >= 0 && bpf_link_update(link.get(), new_prog_fd, nullptr) == 0) {
+                updated.emplace_back(std::move(link), hw ? offload_program_pin(paths_, a.ifname) : program_pin(paths_));
                 continue;
             }
             if (errno != ENOLINK) {
@@ -170,7 +185,7 @@ Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& atta
         }
         // No link: the bpffs was emptied (a reboot) or the link was defunct. Attach afresh.
         const uint32_t ifindex = if_nametoindex(a.ifname.c_str());
-        if (ifindex == 0) {
+        if (ifindex == 0 || new_prog_fd < 0) {
             std::fprintf(stderr, "xfw: warning: %s does not exist; it stays configured and is attached again "
                                  "by the next change or `xfw reload` once it exists\n", a.ifname.c_str());
             continue;
@@ -179,7 +194,7 @@ Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& atta
         Status result = link ? Status() : Status(link.error());
         if (link) {
             std::error_code ec;
-            fs::create_directories(link_dir(paths_), ec);
+            fs::create_directories(fs::path(pin).parent_path(), ec);
             result = pin_replace(link->get(), pin);
             if (result.ok()) {
                 created.push_back(pin);
@@ -196,7 +211,10 @@ Status Firewall::swap_links(int new_prog_fd, const std::vector<Attachment>& atta
 Status Firewall::pin_program(int prog_fd) { return pin_replace(prog_fd, program_pin(paths_)); }
 
 Expected<std::vector<xdp::CounterValue>> Firewall::read_map(int map_fd, const State& state) const {
-    return read_counters(map_fd, kHostCounters, std::max(state.next_slot, xdp::kFirstRuleSlot));
+    auto values = read_counters(map_fd, kHostCounters, std::max(state.next_slot, xdp::kFirstRuleSlot));
+    // Offloaded interfaces count on their devices: a slot's count is the host's plus theirs.
+    if (values) XFW_TRY(add_offload_counters(paths_, *values));
+    return values;
 }
 
 Status Firewall::commit(Ruleset next) {
@@ -226,10 +244,11 @@ Status Firewall::commit(Ruleset next) {
 
     XFW_TRY(pin_new_counter_map(*loaded));
     XFW_TRY(save_state(paths_.state_dir, candidate));
-    if (Status s = swap_links(loaded->program.get(), candidate.attachments); !s) {
+    if (Status s = swap_links(loaded->program.get(), candidate.attachments, loaded->offloaded); !s) {
         (void)save_state(paths_.state_dir, state_);
         return s;
     }
+    XFW_TRY(pin_offload_programs(paths_, loaded->offloaded));
     XFW_TRY(pin_program(loaded->program.get()));
     // Frames the replaced program was still counting while it was swapped out: read the slots
     // of removed rules once more so their final counts are on disk now rather than at the next
@@ -252,17 +271,21 @@ Status Firewall::reload() {
         XFW_TRY(save_state(paths_.state_dir, candidate));
         state_ = std::move(candidate);
     }
-    XFW_TRY(swap_links(loaded->program.get(), state_.attachments));
+    XFW_TRY(swap_links(loaded->program.get(), state_.attachments, loaded->offloaded));
+    XFW_TRY(pin_offload_programs(paths_, loaded->offloaded));
     return pin_program(loaded->program.get());
 }
 
 Status Firewall::attach(const std::string& ifname, AttachMode mode) {
     const uint32_t ifindex = if_nametoindex(ifname.c_str());
     if (ifindex == 0) return bad_input("interface \"" + ifname + "\" does not exist (see `ip link`)");
+    // Offload needs a device that takes offloaded programs; say so before anything changes.
     if (mode == AttachMode::Offload)
-        return bad_input("--mode offload: this build attaches native or generic XDP only");
+        if (auto profile = offload_profile_for(ifname); !profile) return profile.error();
+    // One host program (native or generic) and one offloaded program may share an interface
+    // (the kernel runs both: xdpmulti).
     for (const Attachment& a : state_.attachments)
-        if (a.ifname == ifname)
+        if (a.ifname == ifname && (a.mode == AttachMode::Offload) == (mode == AttachMode::Offload))
             return bad_input(ifname + " is already attached (" + to_string(a.mode) +
                              "); run `xfw detach " + ifname + "` first to change the mode");
     State candidate = state_;
@@ -276,8 +299,9 @@ Status Firewall::attach(const std::string& ifname, AttachMode mode) {
     XFW_TRY(pin_new_counter_map(*loaded));
     // The new interface has no link yet, so swap_links attaches it; every interface then runs
     // the same program generation.
-    XFW_TRY(swap_links(loaded->program.get(), candidate.attachments));
+    XFW_TRY(swap_links(loaded->program.get(), candidate.attachments, loaded->offloaded));
     XFW_TRY(save_state(paths_.state_dir, candidate));
+    XFW_TRY(pin_offload_programs(paths_, loaded->offloaded));
     XFW_TRY(pin_program(loaded->program.get()));
     state_ = std::move(candidate);
     return {};
@@ -287,11 +311,15 @@ Status Firewall::detach(const std::string& ifname) {
     auto it = std::find_if(state_.attachments.begin(), state_.attachments.end(),
                            [&](const Attachment& a) { return a.ifname == ifname; });
     if (it == state_.attachments.end()) return bad_input(ifname + " is not attached (see `xfw status`)");
-    const std::string pin = link_pin(paths_, ifname);
-    if (auto link = open_pin(pin)) bpf_link_detach(link->get());
-    ::unlink(pin.c_str());
+    // Every xfw program on the interface: the host one and the offloaded one. An offloaded
+    // interface's device counter maps stay pinned (their counts are still summed).
+    for (const std::string& pin : {link_pin(paths_, ifname), offload_link_pin(paths_, ifname)}) {
+        if (auto link = open_pin(pin)) bpf_link_detach(link->get());
+        ::unlink(pin.c_str());
+    }
+    ::unlink(offload_program_pin(paths_, ifname).c_str());
     State candidate = state_;
-    candidate.attachments.erase(candidate.attachments.begin() + (it - state_.attachments.begin()));
+    std::erase_if(candidate.attachments, [&](const Attachment& a) { return a.ifname == ifname; });
     XFW_TRY(save_state(paths_.state_dir, candidate));
     state_ = std::move(candidate);
     return {};
@@ -302,7 +330,8 @@ std::vector<AttachmentStatus> Firewall::attachment_status() const {
     for (const Attachment& a : state_.attachments) {
         AttachmentStatus s{a};
         s.ifindex = if_nametoindex(a.ifname.c_str());
-        auto link = open_pin(link_pin(paths_, a.ifname));
+        auto link = open_pin(a.mode == AttachMode::Offload ? offload_link_pin(paths_, a.ifname)
+                                                           : link_pin(paths_, a.ifname));
         if (!link) {
             s.problem = "no pinned link (run `xfw reload`)";
         } else {

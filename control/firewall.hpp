@@ -33,6 +33,8 @@ struct AttachmentStatus {
     std::string problem;      // why it is not live
 };
 
+struct PreparedOffload;  // control/offload_deploy.hpp
+
 class Firewall {
 public:
     // Takes the state lock (waits for other xfw invocations) and reads the state.
@@ -78,10 +80,13 @@ private:
         Fd counters;
         bool map_is_new = false;
         Fd program;
+        std::vector<PreparedOffload> offloaded;  // one per existing offloaded interface
     };
     Expected<PreparedProgram> prepare(const State& state);
     Status pin_new_counter_map(const PreparedProgram& prepared);
-    Status swap_links(int new_prog_fd, const std::vector<Attachment>& attachments);
+    // Offload attachments run their interface's program from `offloaded`, the others `host_prog_fd`.
+    Status swap_links(int host_prog_fd, const std::vector<Attachment>& attachments,
+                      const std::vector<PreparedOffload>& offloaded);
     Status pin_program(int prog_fd);
     Expected<std::vector<xdp::CounterValue>> read_map(int map_fd, const State& state) const;
     bool bases_apply() const;

@@ -47,10 +47,13 @@ struct Parser {
         e.emit(ldx(size, R1, R2, off));
         e.emit(stx(size, R10, R1, field));
     }
-    // R1 = be16 at R2+off, in host order.
+    // R1 = be16 at R2+off, in host order. The mask changes no value, but verifiers before
+    // Linux 6.10 forget every bound after a byte swap ("math between pkt pointer and register
+    // with unbounded min value"): without it Debian 12's 6.1 kernel refuses the parser.
     void load_be16(Reg dst, int16_t off) {
         e.emit(ldx(BPF_H, dst, R2, off));
         e.emit(to_be(dst, 16));
+        e.emit(alu32_imm(BPF_AND, dst, 0xffff));
     }
 
     void prologue() {

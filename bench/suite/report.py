@@ -38,17 +38,26 @@ def fmt(v, digits=1):
 
 
 class Notes:
-    """Footnotes for cells that are not figures (refused, wrong, skipped, error)."""
+    """Footnotes for cells that are not figures (refused, wrong, skipped, error): one per system
+    and message (its first line; the JSON has all of it), listing where it occurred."""
 
     def __init__(self):
-        self.items = []
+        self.keys, self.where = [], {}
 
     def ref(self, p):
-        text = f"{p['system']}, {p['ruleset']} ({p['method']}): {p['status']}: " + (
-            p["message"] or "; ".join(p["problems"]))
-        if text not in self.items:
-            self.items.append(text)
-        return f"{p['status']} [{self.items.index(text) + 1}]"
+        msg = (p["message"] or "; ".join(p["problems"])).strip().splitlines()
+        key = (p["system"], p["status"], msg[0] if msg else "")
+        if key not in self.where:
+            self.keys.append(key)
+            self.where[key] = []
+        at = f"{p['ruleset']} ({p['method']})"
+        if at not in self.where[key]:
+            self.where[key].append(at)
+        return f"{p['status']} [{self.keys.index(key) + 1}]"
+
+    @property
+    def items(self):
+        return [f"{s} {status}: {msg} — {', '.join(self.where[(s, status, msg)])}" for s, status, msg in self.keys]
 
 
 def cell(p, metric, notes, ratio=False):
@@ -85,7 +94,7 @@ def plot(results, img_dir, shape, kind):
         return None
     pts = [p for p in results["points"] if p["shape"] == shape and p["status"] == "ok" and p["family"] == "v4"]
     if kind == "ns":
-        series = [(s, m, label, metric) for s, m, label, metric in TESTRUN_SYSTEMS if metric == "ns_per_packet"]
+        series = list(TESTRUN_SYSTEMS)
         sel = lambda s, m: [p for p in pts if p["system"] == s and p["method"] == m and p["trace"] == "none-64"]
         ylabel = "ns per packet (packet matching no rule)"
     else:
@@ -138,7 +147,7 @@ def generate(results, img_dir):
     out = []
     out.append("## The DPDK-vs-XDP suite\n")
     out.append("The same rules and the same packets through every system, on this machine, by one command:\n")
-    out.append("    sudo bench/run-suite --build build --report        # full run (about 15 minutes on 2 cores)")
+    out.append("    sudo bench/run-suite --build build --report        # full run (15-20 minutes on this 2-vCPU machine)")
     out.append("    sudo bench/run-suite --build build --quick         # smoke test (meson test --suite bench-smoke)\n")
     out.append(f"This report: {'quick' if results['quick'] else 'full'} run of {results['started']}, "
                f"{results.get('seconds', 0):.0f} s; {m.get('cpu_model', '?')} ({m.get('cpus')} CPUs, "
@@ -148,6 +157,9 @@ def generate(results, img_dir):
                "median (min–max); **bold** is the ratio of medians to the floor measured in the same run "
                "(bare XDP_DROP for XDP and kernel systems, DPDK drop-all for DPDK). Results schema: "
                "[benchmark-schema.md](benchmark-schema.md); raw results: `bench/results/latest.json`.\n")
+    if m.get("loadavg_start"):
+        out.append(f"Load average (1, 5, 15 min) at the start: {', '.join(map(str, m['loadavg_start']))}; at the end: "
+                   f"{', '.join(map(str, m.get('loadavg_end', [])))}.\n")
     out.append("The machine is a shared 2-vCPU VM: other work ran beside the suite, so rates (Mpps) move "
                "between runs; per-packet costs (ns, CPU seconds per million packets) are the steadier figures, "
                "and ratios within one run are what to compare.\n")
@@ -254,6 +266,28 @@ def generate(results, img_dir):
             if name:
                 out.append(f"![{shape}: {'ns per packet' if kind == 'ns' else 'CPU per packet'} against rule count]"
                            f"(img/{name})\n")
+    if results.get("compile"):
+        out.append("### Compile times by ruleset size\n")
+        out.append("`xfw_bench` (bench/bench_compile.cpp) on the ClassBench-style IPv4 rulesets: parse "
+                   "(iptables-restore text to the policy IR), plan, emit (eBPF instructions), and the whole "
+                   "compile+verify+load through the kernel verifier; milliseconds, median (min–max) of 5 "
+                   "repetitions.\n")
+        phases = ["Parse", "Plan", "Emit", "CompileVerifyLoad"]
+        by = {(c["phase"], c["rules"]): c for c in results["compile"]}
+        rows = []
+        for n in sorted({c["rules"] for c in results["compile"] if c["rules"]}):
+            row = [rules_label(n)]
+            for ph in phases:
+                c = by.get((ph, n))
+                if not c:
+                    row.append("")
+                elif "error" in c:
+                    row.append(notes.ref({"system": "xfw", "ruleset": f"classbench-{n}-v4", "method": ph.lower(),
+                                          "status": "refused", "message": c["error"], "problems": []}))
+                else:
+                    row.append(f"{fmt(c['median_ms'], 2)} ({fmt(c['min_ms'], 2)}–{fmt(c['max_ms'], 2)})")
+            rows.append(row)
+        out.append(table(["rules", "parse", "plan", "emit", "compile+verify+load"], rows) + "\n")
     if notes.items:
         out.append("### Notes on cells without figures\n")
         for i, n in enumerate(notes.items, 1):

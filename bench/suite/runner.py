@@ -72,6 +72,8 @@ def run_suite(repo, build, out, quick, runs, systems):
     tools = sysmod.Tools(build)
     results = {"schema": 1, "suite": "xfw DPDK-vs-XDP", "quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "machine": machine_info(), "config": cfg, "skipped": [], "points": []}
+    # Other work on the machine moves rates: the load average before and after says how much.
+    results["machine"]["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
     missing = tools.missing_core()
     if missing:
         results["skipped"].append({"system": "all", "reason": missing})
@@ -147,6 +149,44 @@ def run_suite(repo, build, out, quick, runs, systems):
                 points += sysmod.live_point(tools, s, rs, cfg, bpffs)
 
     sysmod.add_ratios(points)
+    if not quick:
+        log("phase 4: compiler phases by ruleset size (Google Benchmark, bench/bench_compile.cpp)")
+        results["compile"] = compile_benchmarks(build)
     results["seconds"] = round(time.time() - started, 1)
+    results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     log(f"done in {results['seconds']} s")
     return results
+
+
+def compile_benchmarks(build):
+    """Parse, plan, emit and compile+verify+load times of the ClassBench-style rulesets, from
+    xfw_bench's Google Benchmark JSON: [{"phase", "rules", "median_ms", "min_ms", "max_ms"} or
+    {"phase", "rules", "error"}]."""
+    exe = os.path.join(build, "bench", "xfw_bench")
+    if not os.access(exe, os.X_OK):
+        return [{"phase": "all", "rules": 0, "error": f"{exe} is not built (needs libbenchmark-dev)"}]
+    r = run([exe, "--benchmark_filter=BM_(Parse|Plan|Emit|CompileVerifyLoad)/", "--benchmark_format=json"],
+            check=False, timeout=1800)
+    try:
+        data = json.loads(r.stdout)
+    except ValueError:
+        return [{"phase": "all", "rules": 0, "error": (r.stderr.strip() or "no output")[-300:]}]
+    runs, errors = {}, {}
+    for b in data.get("benchmarks", []):
+        name = b.get("run_name", b["name"]).split("/")
+        phase, rules = name[0].removeprefix("BM_"), int(name[1])
+        if b.get("error_occurred"):
+            errors[(phase, rules)] = b.get("error_message", "error")
+        elif b.get("run_type") == "iteration":
+            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+            runs.setdefault((phase, rules), []).append(b["real_time"] * scale)
+    out = []
+    for key in sorted(set(runs) | set(errors), key=lambda k: (k[0], k[1])):
+        if key in errors:
+            out.append({"phase": key[0], "rules": key[1], "error": errors[key]})
+        else:
+            v = runs[key]
+            out.append({"phase": key[0], "rules": key[1], "median_ms": round(statistics.median(v), 4),
+                        "min_ms": round(min(v), 4), "max_ms": round(max(v), 4), "runs": len(v)})
+    return out
+

@@ -36,6 +36,9 @@ int run_status(const Paths& paths, const std::vector<std::string>& args);
 int run_reload(const Paths& paths, const std::vector<std::string>& args);
 int run_replay(const Paths& paths, const std::vector<std::string>& args);
 int run_compile(const Paths& paths, const std::vector<std::string>& args);
+int run_check(const Paths& paths, const std::vector<std::string>& args);
+// counters --iface IFACE | --map PIN: counters of an object deployment (object_counters.cpp).
+int run_object_counters(const Paths& paths, const std::vector<std::string>& args);
 int run_counters(const Paths& paths, const std::vector<std::string>& args);
 int run_exporter(const Paths& paths, const std::vector<std::string>& args);
 int run_billing(const Paths& paths, const std::vector<std::string>& args);

@@ -5,6 +5,7 @@
 #include "control/compile.hpp"
 #include "control/counter_map.hpp"
 #include "control/restore_file.hpp"
+#include "offload/checker.hpp"
 #include "xdp/elf_writer.hpp"
 #include "xdp/plan.hpp"
 
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -65,13 +67,23 @@ Status write_file_atomically(const std::string& path, const std::vector<uint8_t>
     return {};
 }
 
+// Stack use of the deepest call chain, frames rounded as the kernel rounds them (32 bytes).
+uint32_t program_stack_bytes(const bpf::Program& program, const std::vector<xdp::MapSpec>& maps) {
+    offload::NfpProfile any = offload::nfp_profile();
+    any.stack_frame_align = 32;
+    return offload::check_program(program, maps, any).stack_bytes;
+}
+
 }  // namespace
 
 int run_compile(const Paths& paths, const std::vector<std::string>& args) {
     po::options_description desc("compile options");
     desc.add_options()
         ("rules", po::value<std::string>(), "iptables-save file to compile instead of the stored ruleset")
-        ("output,o", po::value<std::string>(), "object file to write");
+        ("output,o", po::value<std::string>(), "object file to write")
+        ("target", po::value<std::string>()->default_value("native"), "native|offload")
+        ("profile", po::value<std::string>()->default_value("nfp"), "offload device profile: nfp|netdevsim")
+        ("stats", "print the program's instruction count and stack use");
     po::positional_options_description none;  // no positional arguments
     po::variables_map vm;
     try {
@@ -80,6 +92,13 @@ int run_compile(const Paths& paths, const std::vector<std::string>& args) {
     } catch (const po::error& e) {
         return report(bad_input(std::string("compile: ") + e.what()));
     }
+    const std::string target = vm["target"].as<std::string>();
+    if (target != "native" && target != "offload")
+        return report(bad_input("compile: --target \"" + target + "\": expected native or offload"));
+    auto profile = offload::profile_by_name(vm["profile"].as<std::string>());
+    if (!profile)
+        return report(bad_input("compile: --profile \"" + vm["profile"].as<std::string>() +
+                                "\": expected nfp or netdevsim"));
     if (!vm.count("output") || vm["output"].as<std::string>().empty())
         return report(bad_input("compile: -o FILE (the object file to write) is required"));
     const std::string output = vm["output"].as<std::string>();
@@ -94,12 +113,30 @@ int run_compile(const Paths& paths, const std::vector<std::string>& args) {
         return report(bad_input("compile: too many rules: the counter map holds " +
                                 std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules"));
 
-    // The same layout as the pinned map, so counters read the same way.
-    auto generated = generate_ruleset(state, kCounterMapSlots, xdp::CounterMode::PerCpu);
+    // Native: the same layout as the pinned map, so counters read the same way. Offload: a
+    // shared map of the slots the ruleset uses (the device's memory is small), checked against
+    // the profile before anything is written.
+    Expected<xdp::GeneratedProgram> generated = runtime_error("internal: no target");
+    std::optional<offload::CheckReport> offload_report;
+    if (target == "offload") {
+        auto program = generate_offload_ruleset(state, counter_slots_needed(state), *profile);
+        if (program) {
+            offload_report = program->report;
+            generated = std::move(program->generated);
+        } else {
+            generated = program.error();
+        }
+    } else {
+        generated = generate_ruleset(state, kCounterMapSlots, xdp::CounterMode::PerCpu);
+    }
     if (!generated) {
         Error e = generated.error();
         e.message = "compile: " + e.message;
         return report(e);
+    }
+    if (offload_report) {
+        const std::string notes = offload_report->format();
+        std::fwrite(notes.data(), 1, notes.size(), stderr);
     }
     xdp::ElfOptions options;
     options.subprogram_names = {"xfw_count"};
@@ -109,6 +146,13 @@ int run_compile(const Paths& paths, const std::vector<std::string>& args) {
     std::printf("wrote %s: program %s in section %s, %zu instructions, map %s (%zu bytes)\n", output.c_str(),
                 options.program_name.c_str(), options.section_name.c_str(), generated->program.insns.size(),
                 xdp::kCounterMapName, object->size());
+    if (vm.count("stats")) {
+        const xdp::MapSpec& counters = generated->maps.front();
+        std::printf("target %s: %zu instructions, %u bytes of stack, counter map %s of %u entries x %u bytes\n",
+                    target.c_str(), generated->program.insns.size(), program_stack_bytes(generated->program, generated->maps),
+                    counters.type == BPF_MAP_TYPE_PERCPU_ARRAY ? "PERCPU_ARRAY" : "ARRAY", counters.max_entries,
+                    counters.value_size);
+    }
     return kExitOk;
 }
 

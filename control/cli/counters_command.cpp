@@ -46,6 +46,10 @@ int run_counters(const Paths& paths, const std::vector<std::string>& args) {
         ("csv", "print CSV (RFC 4180)")
         ("prometheus", "print the Prometheus text format (always the raw, never reset counts)")
         ("raw", "the counts since each rule was created, ignoring -Z");
+    // Object deployments (ip link ... obj F.o): counters from the interface's programs or a pin.
+    for (const std::string& a : args)
+        if (a == "--iface" || a == "--map" || a.rfind("--iface=", 0) == 0 || a.rfind("--map=", 0) == 0)
+            return run_object_counters(paths, args);
     for (const std::string& a : args)
         if (a.empty() || a[0] != '-') return report(bad_input("counters: unexpected argument \"" + a + "\""));
     po::variables_map vm;

@@ -34,13 +34,12 @@ Expected<po::variables_map> parse_iface_args(const std::vector<std::string>& arg
 
 int run_attach(const Paths& paths, const std::vector<std::string>& args) {
     po::options_description desc("attach options");
-    desc.add_options()("mode", po::value<std::string>()->default_value("native"), "native|generic");
+    desc.add_options()("mode", po::value<std::string>()->default_value("native"), "native|generic|offload");
     auto vm = parse_iface_args(args, desc, "attach");
     if (!vm) return report(vm.error());
     const std::string mode_text = (*vm)["mode"].as<std::string>();
     auto mode = parse_attach_mode(mode_text);
-    if (!mode || *mode == AttachMode::Offload)
-        return report(bad_input("attach: --mode \"" + mode_text + "\": expected native or generic"));
+    if (!mode) return report(bad_input("attach: --mode \"" + mode_text + "\": expected native, generic or offload"));
     auto fw = Firewall::open(paths);
     if (!fw) return report(fw.error());
     if (Status s = fw->attach((*vm)["iface"].as<std::string>(), *mode); !s) return report(s.error());

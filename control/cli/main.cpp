@@ -34,16 +34,19 @@ Other commands:
                                 rules of one family, for iptables-restore/ip6tables-restore)
   restore [--noflush] [-4|-6] [FILE|-]
                                 replace the ruleset from iptables-save text, all or nothing
-  attach IFACE [--mode native|generic]
+  attach IFACE [--mode native|generic|offload]
                                 run the firewall on IFACE's XDP hook
   detach IFACE                  remove it from IFACE
   status                        attached interfaces, programs, rule count
   reload                        recompile and re-attach (after a reboot or new interfaces)
   replay --pcap FILE [--rules FILE] [--json]
                                 run a capture through a ruleset with BPF_PROG_TEST_RUN
-  compile [--rules FILE] -o FILE.o
+  compile [--rules FILE] [--target native|offload] [--profile nfp|netdevsim] [--stats] -o FILE.o
                                 write the ruleset as a BPF ELF object (section xdp, map
-                                xfw_counters) for bpftool, ip link, xdp-loader, libbpf
+                                xfw_counters) for bpftool, ip link, xdp-loader, libbpf;
+                                --target offload: checked for the NFP (ip link ... xdpoffload)
+  check [--target offload] [--profile nfp|netdevsim] [FILE.o | --rules FILE]
+                                list every instruction an offload device would refuse
   counters [--json|--csv|--prometheus] [--raw]
                                 every rule's counters with its id and account=NAME comment
                                 (since -Z; --raw and --prometheus: never reset)
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
     if (verb == "reload") return cli::run_reload(paths, sub);
     if (verb == "replay") return cli::run_replay(paths, sub);
     if (verb == "compile") return cli::run_compile(paths, sub);
+    if (verb == "check") return cli::run_check(paths, sub);
     if (verb == "counters") return cli::run_counters(paths, sub);
     if (verb == "exporter") return cli::run_exporter(paths, sub);
     if (verb == "billing") return cli::run_billing(paths, sub);

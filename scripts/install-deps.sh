@@ -10,6 +10,7 @@ packages=(
   iproute2 iptables nftables bpftool xdp-tools tcpdump iputils-ping netcat-openbsd
   linux-libc-dev
   libdpdk-dev dpdk-dev gnuplot-nox python3
+  clang-14 lld binaryen nodejs
 )
 
 missing=()
@@ -26,4 +27,26 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm: Debian's nodejs package leaves it out (NodeSource's includes it), so Debian's npm only
+# when there is none.
+if ! command -v npm >/dev/null 2>&1; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "xfw: npm is missing; run this as root (sudo) to install it" >&2
+    exit 1
+  fi
+  echo "xfw: installing npm"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends npm
+fi
+
+# AssemblyScript for the example policies: the version package-lock.json pins, into the
+# project-local node_modules the build uses (again whenever the lock file changes).
+as_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/wasm-policy/examples/assemblyscript"
+if ! cmp -s "$as_dir/package-lock.json" "$as_dir/node_modules/.xfw-installed-lock.json"; then
+  echo "xfw: installing AssemblyScript (npm ci in wasm-policy/examples/assemblyscript)"
+  (cd "$as_dir" && npm ci --no-audit --no-fund --loglevel=error &&
+     cp package-lock.json node_modules/.xfw-installed-lock.json)
 fi

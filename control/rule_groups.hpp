@@ -1,0 +1,31 @@
+// Map-backed rule groups: the planner's first scalable strategy. A run of consecutive steps
+// that differ only in one exact-match key — the source (or destination) prefix, or one TCP/UDP
+// port — and share every other test and the verdict becomes one step: the shared tests, then
+// one lookup of the packet's key in a map whose value is the counter slot of the rule that
+// matches first. The step counts that slot, so every rule keeps its own counters.
+//
+//   all prefixes full length   BPF HASH      key: address
+//   mixed prefix lengths       BPF LPM_TRIE  key: u32 prefix length | address
+//   one port per rule          BPF HASH      key: u32 port (protocol checked before)
+//
+// First match stays exact: in a hash a key repeated later in the run is shadowed (only the
+// first rule's slot is stored). In an LPM trie the longest prefix wins, so a prefix contained
+// in an earlier prefix of the run (which always matches first) is left out; then, for every
+// address, the longest prefix left is also the earliest rule (see rule_groups.cpp).
+#pragma once
+
+#include "xdp/plan.hpp"
+
+#include <cstddef>
+
+namespace xfw {
+
+// Shortest run worth a map lookup (one helper call against a compare or two per rule), from
+// bench/bench_groups.cpp: see docs/scalable-classification.md.
+inline constexpr size_t kDefaultMinGroupRun = 16;
+
+// Rewrites `plan` in place: groups runs of at least `min_run` steps. Steps jumped to from
+// anywhere but the previous step start a new run. `offload`: hash maps only (no LPM tries).
+void group_rule_runs(xdp::Plan& plan, size_t min_run, bool offload);
+
+}  // namespace xfw

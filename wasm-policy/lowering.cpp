@@ -838,7 +838,7 @@ struct Lowerer {
             } else if (native) {
                 slot.offset = offset;
                 offset = static_cast<int16_t>(offset + 8);
-                ++global_count;
+                if (name != kFuelGlobal) ++global_count;
             }
             globals.emplace(name, slot);
         }

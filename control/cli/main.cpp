@@ -53,6 +53,9 @@ Other commands:
   exporter [--listen ADDRESS:PORT]
                                 serve the counters for Prometheus on http://ADDRESS:PORT/metrics
                                 (default 127.0.0.1:9469; [::1]:PORT for IPv6)
+  policy check FILE.wasm [--func NAME] [--target native|offload] [--buckets N] [--fuel N]
+                                compile a WebAssembly policy and load it into the kernel
+                                verifier (nothing attached): size, stack, maps, target fit
   billing snapshot              append the usage since the last snapshot to the ledger
   billing report [--from T] [--to T] [--rates FILE] [--format table|csv|json]
                                 usage per account and counter over a period, priced
@@ -131,6 +134,7 @@ int main(int argc, char** argv) {
     if (verb == "check") return cli::run_check(paths, sub);
     if (verb == "counters") return cli::run_counters(paths, sub);
     if (verb == "exporter") return cli::run_exporter(paths, sub);
+    if (verb == "policy") return cli::run_policy(paths, sub);
     if (verb == "billing") return cli::run_billing(paths, sub);
     if (!verb.empty() && verb[0] == '-') return cli::run_rule_command(paths, rest);
     std::fprintf(stderr, "xfw: unknown command \"%s\" (see xfw --help)\n", verb.c_str());

@@ -421,11 +421,15 @@ Status Firewall::zero(const std::optional<std::string>& chain) {
 }
 
 Status Firewall::save_retired(const std::function<bool(const RetiredRule&)>& forget) {
-    State candidate = state_;
-    const size_t before = candidate.retired.size();
     // A rule that still owns its slot may yet gain counts; it is kept until the slot is reused.
-    std::erase_if(candidate.retired, [&](const RetiredRule& r) { return !r.slot && forget(r); });
-    if (candidate.retired.size() == before && !retired_refreshed_) return {};
+    std::vector<bool> drop(state_.retired.size());
+    bool any = false;
+    for (size_t i = 0; i < drop.size(); ++i) any |= drop[i] = !state_.retired[i].slot && forget(state_.retired[i]);
+    if (!any && !retired_refreshed_) return {};  // nothing to write (and no copy of a large state)
+    State candidate = state_;
+    candidate.retired.clear();
+    for (size_t i = 0; i < drop.size(); ++i)
+        if (!drop[i]) candidate.retired.push_back(state_.retired[i]);
     XFW_TRY(save_state(paths_.state_dir, candidate));
     state_ = std::move(candidate);
     retired_refreshed_ = false;

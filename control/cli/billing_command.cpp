@@ -67,7 +67,6 @@ int run_snapshot(const Paths& paths, const std::vector<std::string>& args) {
     if (Status s = ledger->append(*record, counters); !s) return report(s.error());
 
     const CounterMarks& marks = ledger->marks();
-    size_t forgotten = 0;
     Status forgot = fw->save_retired([&](const RetiredRule& r) {
         // Billed: the ledger's mark is the final count (a rule that never counted has no mark).
         auto it = marks.find(rule_counter_identity(r.id));
@@ -75,7 +74,6 @@ int run_snapshot(const Paths& paths, const std::vector<std::string>& args) {
         const bool billed = nothing || (it != marks.end() && it->second.generation == r.generation &&
                                         it->second.value.packets == r.final.packets &&
                                         it->second.value.bytes == r.final.bytes);
-        forgotten += billed;
         return billed;
     });
     if (!forgot) return report(forgot.error());

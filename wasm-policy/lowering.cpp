@@ -561,13 +561,12 @@ struct Lowerer {
     // R2 = pointer to `bytes` bytes at Wasm address R0 (u32) + `offset`, or the memory trap.
     // Clobbers R3, R4.
     void address(uint32_t offset, uint32_t bytes) {
-        e.emit(mov64_reg(R2, R0));
-        if (offset <= INT32_MAX) {
-            if (offset) e.emit(alu64_imm(BPF_ADD, R2, static_cast<int32_t>(offset)));
-        } else {
-            e.load_imm64(R3, offset);
-            e.emit(alu64_reg(BPF_ADD, R2, R3));
-        }
+        // R2 = offset + address, built from the constant: copying R0 and adding the offset would
+        // link R2 to R0 with the offset as a delta, and the verifier refuses a pointer
+        // arithmetic operand carrying a delta of 2^29 or more, whatever its checked range.
+        if (offset <= INT32_MAX) e.emit(mov64_imm(R2, static_cast<int32_t>(offset)));
+        else e.load_imm64(R2, offset);
+        e.emit(alu64_reg(BPF_ADD, R2, R0));
         if (memory_max_bytes < bytes) {
             e.jump(trap(kTrapMemoryOutOfBounds));
             return;

@@ -101,6 +101,22 @@ TEST(WasmMemory, BoundsAreExactAndAddressPlusOffsetDoesNotWrap) {
     }
 }
 
+TEST(WasmMemory, LargeStaticOffsetsVerifyAndTrap) {
+    XFW_REQUIRE_ROOT();
+    // Offsets of 2^29 and more once made the verifier refuse the address arithmetic.
+    const std::string wat = std::string("(module ") + kImports + R"(
+      (memory 1 1)
+      (func (export "filter") (result i32)
+        (if (call $u32 (i32.const 4)) (then (return (i32.load offset=0x7fffffff (call $u32 (i32.const 0))))))
+        (i32.load8_u offset=0x20000000 (call $u32 (i32.const 0))))))";
+    PolicyRunReport r = run_wat(wat, {frame_with(0, 1), frame_with(0, 0), frame_with(0xe0000000u, 0)});
+    ASSERT_EQ(r.runs.size(), 3u);
+    for (const PolicyRun& run : r.runs) {
+        EXPECT_TRUE(run.trapped);
+        EXPECT_EQ(run.trap_code, 4u);
+    }
+}
+
 TEST(WasmMemory, GrowUpToTheMaximumAndBoundsFollowTheCurrentSize) {
     XFW_REQUIRE_ROOT();
     // 1 page initially, 2 at most (cap raised to 2). Frame word 0 = action.

@@ -648,6 +648,11 @@ struct Lowerer {
 
     void eval_binary(BinaryenExpressionRef x) {
         const OpInfo info = binary_table().at(BinaryenBinaryGetOp(x));
+        const bool divides = info.op == Op::DivS || info.op == Op::DivU || info.op == Op::RemS || info.op == Op::RemU;
+        if (divides && !native && BinaryenExpressionGetId(BinaryenBinaryGetRight(x)) != BinaryenConstId())
+            fail(where() + ": " + binary_op_name(BinaryenBinaryGetOp(x)) +
+                 ": the offload target divides only by constants (the NFP has no division by a run-time "
+                 "value); divide by a constant or use the native target");
         eval_pair(BinaryenBinaryGetLeft(x), BinaryenBinaryGetRight(x));
         binary(info);
     }

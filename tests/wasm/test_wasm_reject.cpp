@@ -215,6 +215,9 @@ TEST(WasmReject, OffloadTargetRestrictions) {
     expect_refused(assemble(R"((module (global $g (mut i32) (i32.const 0))
         (func (export "filter") (result i32) (global.set $g (i32.const 1)) (global.get $g))))"),
                    {"global $g", "offload"}, offload);
+    expect_refused(assemble(R"((module (import "xfw" "load_u8" (func $u8 (param i32) (result i32)))
+        (func (export "filter") (result i32) (i32.div_u (i32.const 1000) (call $u8 (i32.const 23))))))"),
+                   {"i32.div_u", "divides only by constants"}, offload);
     // Loop-free, memory-free integer code is accepted, with no instance map.
     auto ok = wasm::compile_policy(assemble(R"((module (import "xfw" "load_u8" (func $u8 (param i32) (result i32)))
         (func (export "filter") (result i32) (i32.rem_u (call $u8 (i32.const 23)) (i32.const 7)))))"),

@@ -50,6 +50,14 @@ fi
 if $X attach "$DEV" --mode native && $IP link show dev "$DEV" | grep -q xdpmulti; then pass "xdpmulti-native-and-offload"
 else fail "xdpmulti-native-and-offload" "$($IP link show dev "$DEV")"; fi
 
+# A ruleset change while offloaded: a new device-bound program swapped into the HW link, the
+# device counter map kept (the same pinned generation).
+hw_prog() { bpftool prog show | awk '/^[0-9]+:/ {id = $1} /offloaded_to/ {print id}'; }
+before_id=$(hw_prog)
+if $X -A INPUT -p udp --dport 53 -j DROP && [ -n "$(hw_prog)" ] && [ "$(hw_prog)" != "$before_id" ] &&
+   [ "$(ls /sys/fs/bpf/xfw/offload/"$DEV" | grep -c counters)" = 1 ]; then pass "commit-while-offloaded"
+else fail "commit-while-offloaded" "before=$before_id after=$(hw_prog) $(ls /sys/fs/bpf/xfw/offload/"$DEV")"; fi
+
 # (3) Counters read back from the device map: netdevsim does not run offloaded programs on
 # traffic, so known values are written into the device map (as the card would count) and
 # `xfw counters` must find them at the right rules, added to the host map's counts (zero).

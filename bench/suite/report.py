@@ -147,7 +147,7 @@ def generate(results, img_dir):
     out = []
     out.append("## The DPDK-vs-XDP suite\n")
     out.append("The same rules and the same packets through every system, on this machine, by one command:\n")
-    out.append("    sudo bench/run-suite --build build --report        # full run (15-20 minutes on this 2-vCPU machine)")
+    out.append("    sudo bench/run-suite --build build --report        # full run (duration below; 15-30 minutes here)")
     out.append("    sudo bench/run-suite --build build --quick         # smoke test (meson test --suite bench-smoke)\n")
     out.append(f"This report: {'quick' if results['quick'] else 'full'} run of {results['started']}, "
                f"{results.get('seconds', 0):.0f} s; {m.get('cpu_model', '?')} ({m.get('cpus')} CPUs, "
@@ -270,8 +270,8 @@ def generate(results, img_dir):
         out.append("### Compile times by ruleset size\n")
         out.append("`xfw_bench` (bench/bench_compile.cpp) on the ClassBench-style IPv4 rulesets: parse "
                    "(iptables-restore text to the policy IR), plan, emit (eBPF instructions), and the whole "
-                   "compile+verify+load through the kernel verifier; milliseconds, median (min–max) of 5 "
-                   "repetitions.\n")
+                   "compile+verify+load through the kernel verifier; milliseconds, median (± standard "
+                   "deviation) of 5 repetitions; verify+load is the last column minus plan and emit.\n")
         phases = ["Parse", "Plan", "Emit", "CompileVerifyLoad"]
         by = {(c["phase"], c["rules"]): c for c in results["compile"]}
         rows = []
@@ -285,7 +285,7 @@ def generate(results, img_dir):
                     row.append(notes.ref({"system": "xfw", "ruleset": f"classbench-{n}-v4", "method": ph.lower(),
                                           "status": "refused", "message": c["error"], "problems": []}))
                 else:
-                    row.append(f"{fmt(c['median_ms'], 2)} ({fmt(c['min_ms'], 2)}–{fmt(c['max_ms'], 2)})")
+                    row.append(f"{fmt(c['median_ms'], 2)} (± {fmt(c.get('stddev_ms', 0), 2)})")
             rows.append(row)
         out.append(table(["rules", "parse", "plan", "emit", "compile+verify+load"], rows) + "\n")
     if notes.items:

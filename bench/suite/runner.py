@@ -160,8 +160,8 @@ def run_suite(repo, build, out, quick, runs, systems):
 
 def compile_benchmarks(build):
     """Parse, plan, emit and compile+verify+load times of the ClassBench-style rulesets, from
-    xfw_bench's Google Benchmark JSON: [{"phase", "rules", "median_ms", "min_ms", "max_ms"} or
-    {"phase", "rules", "error"}]."""
+    xfw_bench's Google Benchmark JSON (aggregates of 5 repetitions): [{"phase", "rules",
+    "median_ms", "mean_ms", "stddev_ms"} or {"phase", "rules", "error"}]."""
     exe = os.path.join(build, "bench", "xfw_bench")
     if not os.access(exe, os.X_OK):
         return [{"phase": "all", "rules": 0, "error": f"{exe} is not built (needs libbenchmark-dev)"}]
@@ -171,22 +171,20 @@ def compile_benchmarks(build):
         data = json.loads(r.stdout)
     except ValueError:
         return [{"phase": "all", "rules": 0, "error": (r.stderr.strip() or "no output")[-300:]}]
-    runs, errors = {}, {}
+    aggregates, errors = {}, {}
     for b in data.get("benchmarks", []):
         name = b.get("run_name", b["name"]).split("/")
         phase, rules = name[0].removeprefix("BM_"), int(name[1])
         if b.get("error_occurred"):
             errors[(phase, rules)] = b.get("error_message", "error")
-        elif b.get("run_type") == "iteration":
+        elif b.get("run_type") == "aggregate" and b.get("aggregate_name") in ("median", "mean", "stddev"):
             scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
-            runs.setdefault((phase, rules), []).append(b["real_time"] * scale)
+            aggregates.setdefault((phase, rules), {})[b["aggregate_name"] + "_ms"] = round(b["real_time"] * scale, 4)
     out = []
-    for key in sorted(set(runs) | set(errors), key=lambda k: (k[0], k[1])):
+    for key in sorted(set(aggregates) | set(errors), key=lambda k: (k[0], k[1])):
         if key in errors:
             out.append({"phase": key[0], "rules": key[1], "error": errors[key]})
-        else:
-            v = runs[key]
-            out.append({"phase": key[0], "rules": key[1], "median_ms": round(statistics.median(v), 4),
-                        "min_ms": round(min(v), 4), "max_ms": round(max(v), 4), "runs": len(v)})
+        elif "median_ms" in aggregates[key]:
+            out.append(dict({"phase": key[0], "rules": key[1]}, **aggregates[key]))
     return out
 

@@ -61,8 +61,9 @@ class Lab:
         try:
             for ns in (self.gen_ns, self.sut_ns):
                 run(["ip", "netns", "add", ns])
-                run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-                     "net.ipv6.conf.default.disable_ipv6=1"])
+                # /proc/sys directly: sysctl(8) lives in /usr/sbin, which a user's PATH may lack.
+                run(["ip", "netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && "
+                     "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"])
             run(["ip", "link", "add", self.gen_if, "numtxqueues", "1", "numrxqueues", "1", "netns", self.gen_ns,
                  "type", "veth", "peer", "name", self.sut_if, "numtxqueues", "1", "numrxqueues", "1", "netns", self.sut_ns])
             run(["ip", "-n", self.gen_ns, "link", "set", self.gen_if, "up"])

@@ -150,7 +150,9 @@ struct Generator {
     // (the policy) counts inline: every packet that matches no rule ends there, and a single
     // inlined lookup costs the verifier one rewrite, not one per rule.
     void emit_action(const Step& s, size_t i) {
-        if (s.counter != kNoCounter) {
+        if (s.counter == kCounterFromLookup) {
+            count_found_slot();
+        } else if (s.counter != kNoCounter) {
             if (i + 1 == plan.steps.size()) count_inline(s.counter);
             else count(s.counter);
         }
@@ -215,7 +217,7 @@ struct Generator {
             const PlanPolicy& p = plan.policies[i];
             if (!p.code) return runtime_error("internal: policy " + std::to_string(i) + " has no code");
             PolicyEmitContext context;
-            context.first_map_index = static_cast<uint32_t>(1 + maps.size());
+            context.first_map_index = static_cast<uint32_t>(1 + plan.maps.size() + maps.size());
             context.counters = options.counters;
             context.count_subprogram = count_subprogram;
             context.bucket_base_slot = p.bucket_base_slot;
@@ -225,6 +227,76 @@ struct Generator {
             for (MapSpec& m : p.code->maps()) maps.push_back(std::move(m));
         }
         return maps;
+    }
+
+    // ---- Map lookups (sets, map-backed rule groups) ----
+
+    // Builds the key of `t` at meta::kLookupKey; jumps to `no_key` when the packet has none
+    // (port keys without a TCP/UDP header).
+    void build_lookup_key(const TestLookup& t, Label no_key, Label fail) {
+        using Layout = LookupKey::Layout;
+        const LookupKey& k = t.key;
+        int16_t off = meta::kLookupKey;
+        const int32_t address_bits = k.v6 ? 128 : 32;
+        if (k.layout == Layout::Port) {
+            // A rule group over one port: the protocol is part of every rule, not of the key.
+            l4_precondition(k.port_proto, fail);
+            e.emit(ldx(BPF_W, R1, R10, k.port == Direction::Source ? meta::kSport : meta::kDport));
+            e.emit(stx(BPF_W, R10, R1, off));
+            return;
+        }
+        if (k.layout == Layout::AddressPrefix || k.layout == Layout::ProtoPortAddressPrefix) {
+            const int32_t bits = address_bits + (k.layout == Layout::ProtoPortAddressPrefix ? 32 : 0);
+            e.emit(st_imm(BPF_W, R10, off, bits));
+            off += 4;
+        }
+        if (k.layout == Layout::ProtoPortAddress || k.layout == Layout::ProtoPortAddressPrefix) {
+            Label port_proto = e.new_label();
+            e.emit(ldx(BPF_B, R1, R10, meta::kL4Ok));
+            e.jump_if_imm(BPF_JNE, R1, 1, no_key);
+            e.emit(ldx(BPF_B, R2, R10, meta::kProto));
+            e.jump_if_imm(BPF_JEQ, R2, IPPROTO_TCP, port_proto);
+            e.jump_if_imm(BPF_JNE, R2, IPPROTO_UDP, no_key);
+            e.bind(port_proto);
+            // proto | 0 | port in network order, as one little-endian word.
+            e.emit(ldx(BPF_W, R1, R10, k.port == Direction::Source ? meta::kSport : meta::kDport));
+            e.emit(to_be(R1, 16));
+            e.emit(alu64_imm(BPF_LSH, R1, 16));
+            e.emit(alu64_reg(BPF_OR, R1, R2));
+            e.emit(stx(BPF_W, R10, R1, off));
+            off += 4;
+        }
+        const int16_t from = k.address == Direction::Source ? meta::kSrc : meta::kDst;
+        for (int16_t word = 0; word < address_bits / 32; ++word) {
+            e.emit(ldx(BPF_W, R1, R10, static_cast<int16_t>(from + 4 * word)));
+            e.emit(stx(BPF_W, R10, R1, static_cast<int16_t>(off + 4 * word)));
+        }
+    }
+
+    // Passes when the key is in the map (absent with `invert`); on a pass without `invert`,
+    // R0 points to the entry's value.
+    void emit_test(const TestLookup& t, Label fail) {
+        if (t.key.layout != LookupKey::Layout::Port)
+            require_u8(meta::kL3, t.key.v6 ? meta::kL3Ipv6 : meta::kL3Ipv4, fail);
+        Label not_found = t.invert ? e.new_label() : fail;
+        build_lookup_key(t, not_found, fail);
+        e.load_map(R1, 1 + t.map);
+        e.emit(mov64_reg(R2, R10));
+        e.emit(alu64_imm(BPF_ADD, R2, meta::kLookupKey));
+        e.emit(call_helper(BPF_FUNC_map_lookup_elem));
+        if (!t.invert) {
+            e.jump_if_imm(BPF_JEQ, R0, 0, fail);
+            return;
+        }
+        e.jump_if_imm(BPF_JNE, R0, 0, fail);
+        e.bind(not_found);
+    }
+
+    // A map-backed rule group matched: its lookup left R0 on the value, the rule's slot.
+    void count_found_slot() {
+        e.emit(ldx(BPF_W, R1, R0, 0));
+        e.emit(mov64_reg(R2, R9));
+        e.call(count_subprogram);
     }
 
     void verdict(uint32_t xdp_action) {
@@ -389,6 +461,10 @@ struct Generator {
                     std::holds_alternative<TestIcmp>(t))
                     f.l4 = true;
                 if (std::holds_alternative<TestIfindex>(t)) f.ifindex = true;
+                if (const auto* lookup = std::get_if<TestLookup>(&t))
+                    if (lookup->key.layout != LookupKey::Layout::Address &&
+                        lookup->key.layout != LookupKey::Layout::AddressPrefix)
+                        f.l4 = true;
             }
         return f;
     }
@@ -450,6 +526,10 @@ struct Generator {
             (options.counters != CounterMode::SharedAtomic || !plan.policies.empty()))
             return bad_input("packed counters need the shared counter map and a ruleset without policies "
                              "(policies count through a subprogram with a run-time slot)");
+        if (options.counters_per_entry > 1 &&
+            std::any_of(plan.steps.begin(), plan.steps.end(), [](const Step& s) { return s.counter == kCounterFromLookup; }))
+            return bad_input("packed counters need a constant slot per rule; map-backed rule groups count a "
+                             "slot found at run time (plan without rule groups for this target)");
         if (options.counters_per_entry <= 1) emit_count_subprogram();
         auto policy_maps = emit_policies();
         if (!policy_maps) return policy_maps.error();
@@ -464,6 +544,7 @@ struct Generator {
                              " branch tests on one path and the kernel verifier follows at most " +
                              std::to_string(kMaxBranchesPerPath) + " on a path; use fewer rules");
         std::vector<MapSpec> maps{counter_map_spec(plan.counter_slots, options.counters, options.counters_per_entry)};
+        for (const MapSpec& m : plan.maps) maps.push_back(m);
         for (MapSpec& m : *policy_maps) maps.push_back(std::move(m));
         return GeneratedProgram{std::move(program).value(), std::move(maps)};
     }

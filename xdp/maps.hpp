@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace xfw::xdp {
 
@@ -16,6 +18,13 @@ struct MapSpec {
     uint32_t value_size = 0;
     uint32_t max_entries = 0;
     uint32_t flags = 0;
+    // An existing map to use instead of creating one: pinned at `pin`, or open as `fd` (owned
+    // by the caller, e.g. a set's map in a test). Its type and sizes must equal the above.
+    std::string pin;
+    int fd = -1;
+    bool existing() const { return !pin.empty() || fd >= 0; }
+    // Put in a created map before the program is loaded (a rule group's keys and values).
+    std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
 };
 
 // One counter slot: what the data plane adds per matched packet.

@@ -65,8 +65,35 @@ struct TestIfindex { std::vector<uint32_t> ifindexes; bool invert = false; };
 // counts in the policy's trap slot and drops the packet, whatever the step would do.
 struct TestPolicy { uint32_t policy = 0; };
 
+// How a TestLookup builds its map key from the packet metadata. Port keys need the full
+// TCP/UDP header of a first fragment; a packet without one has no key (not found).
+struct LookupKey {
+    enum class Layout : uint8_t {
+        Address,                 // address (4 or 16 bytes)                            HASH
+        AddressPrefix,           // u32 prefix length | address                        LPM_TRIE
+        ProtoPortAddress,        // proto | 0 | port (network order) | address         HASH
+        ProtoPortAddressPrefix,  // u32 prefix length | proto | 0 | port | address     LPM_TRIE
+        Port,                    // u32 port (host order); `port_proto` is required    HASH
+    };
+    Layout layout = Layout::Address;
+    bool v6 = false;
+    Direction address = Direction::Source;
+    Direction port = Direction::Destination;
+    uint8_t port_proto = 0;  // Port layout: the packet's protocol must be this (tcp or udp)
+    bool operator==(const LookupKey&) const = default;
+};
+
+// Looks the packet's key up in plan map `map` (Plan::maps); passes when found (not found with
+// `invert`). The family of an address key is a precondition, inverted or not (as for
+// TestPrefix). Sets (-m set) and map-backed rule groups lower to this.
+struct TestLookup {
+    uint32_t map = 0;
+    LookupKey key;
+    bool invert = false;
+};
+
 using Test = std::variant<TestFamily, TestPrefix, TestProtocol, TestPorts, TestTcpFlags,
-                          TestIcmp, TestFragment, TestIfindex, TestPolicy>;
+                          TestIcmp, TestFragment, TestIfindex, TestPolicy, TestLookup>;
 
 // What a step does when all its tests pass. Policy: the verdict is what policy `target`
 // returns (kPolicyVerdict*); "continue" goes on with the step's on_miss.
@@ -77,6 +104,9 @@ struct Action {
 };
 
 inline constexpr uint32_t kNoCounter = UINT32_MAX;
+// Step::counter of a map-backed rule group: the step's last test is a TestLookup whose map
+// value (u32) is the counter slot of the rule that matched.
+inline constexpr uint32_t kCounterFromLookup = UINT32_MAX - 1;
 
 // ---- Policies: code from another front end (WebAssembly) called as a bpf-to-bpf subprogram ----
 
@@ -137,6 +167,9 @@ inline constexpr uint32_t kFirstRuleSlot = 8;
 struct Plan {
     std::vector<Step> steps;      // execution starts at step 0
     std::vector<PlanPolicy> policies;
+    // Maps of TestLookup: a set's existing map, or a rule group's map created with its entries
+    // for each program. Program map index 1 + i; policy maps come after them.
+    std::vector<MapSpec> maps;
     uint32_t counter_slots = 0;   // size of the counter map
 };
 

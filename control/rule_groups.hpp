@@ -20,9 +20,9 @@
 
 namespace xfw {
 
-// Shortest run worth a map lookup (one helper call against a compare or two per rule), from
-// bench/bench_groups.cpp: see docs/scalable-classification.md.
-inline constexpr size_t kDefaultMinGroupRun = 16;
+// Shortest run worth a map lookup: a hash lookup costs what 16 to 32 compiled host rules cost
+// (bench/bench_groups.cpp BM_RunLength; docs/scalable-classification.md).
+inline constexpr size_t kDefaultMinGroupRun = 24;
 
 // Rewrites `plan` in place: groups runs of at least `min_run` steps. Steps jumped to from
 // anywhere but the previous step start a new run. `offload`: hash maps only (no LPM tries).

@@ -209,7 +209,7 @@ Status SetCatalog::add(const std::string& name, const std::string& text, bool ex
     if (!element) return element.error();
     auto map = map_of(set);
     if (!map) return map.error();
-    auto present = set_map_contains(map->get(), set, *element);
+    auto present = set_map_contains(map->get(), set, *element, true);
     if (!present) return present.error();
     if (*present) {
         if (exist) return {};
@@ -232,7 +232,7 @@ Status SetCatalog::del(const std::string& name, const std::string& text, bool ex
     if (!element) return element.error();
     auto map = map_of(set);
     if (!map) return map.error();
-    auto present = set_map_contains(map->get(), set, *element);
+    auto present = set_map_contains(map->get(), set, *element, true);
     if (!present) return present.error();
     if (!*present) {
         if (exist) return {};
@@ -256,10 +256,7 @@ Expected<bool> SetCatalog::test(const std::string& name, const std::string& text
     auto map = map_of(set);
     if (!map) return map.error();
     const bool exact_prefix = set.is_net() && text.substr(0, text.find(',')).find('/') != std::string::npos;
-    if (!exact_prefix) return set_map_contains(map->get(), set, *element);  // LPM: the packet's view
-    auto all = elements(set);
-    if (!all) return all.error();
-    return std::binary_search(all->begin(), all->end(), *element);
+    return set_map_contains(map->get(), set, *element, exact_prefix);
 }
 
 Expected<std::vector<SetElement>> SetCatalog::elements(const SetDefinition& set) const {
@@ -310,6 +307,7 @@ Status SetCatalog::restore(std::string_view text, bool exist_all) {
         bool loaded = false;
     };
     std::map<std::string, Model> model;
+    std::vector<std::string> created_order;  // new sets are listed in the order the file creates them
     auto touch = [&](const std::string& name) -> Expected<Model*> {
         auto it = model.find(name);
         if (it == model.end()) {
@@ -339,6 +337,8 @@ Status SetCatalog::restore(std::string_view text, bool exist_all) {
                 if (exist && (*m)->definition == c.definition) continue;
                 return line_error(c, "set " + c.set + " already exists (" + describe((*m)->definition) + ")");
             }
+            if (!find(c.set) && std::find(created_order.begin(), created_order.end(), c.set) == created_order.end())
+                created_order.push_back(c.set);
             Model& slot = model[c.set];
             const bool existed = slot.existed || find(c.set) != nullptr;
             slot = Model{c.definition, existed, existed, true, {}, true};
@@ -398,8 +398,8 @@ Status SetCatalog::restore(std::string_view text, bool exist_all) {
         if (it == model.end()) next.push_back(d);
         else if (it->second.alive) next.push_back(it->second.definition);
     }
-    for (const auto& [name, m] : model)
-        if (m.alive && !find(name)) next.push_back(m.definition);
+    for (const std::string& name : created_order)
+        if (const Model& m = model.at(name); m.alive) next.push_back(m.definition);
 
     for (auto& [name, m] : model) {
         const SetDefinition* old = find(name);
@@ -433,7 +433,7 @@ Status SetCatalog::restore(std::string_view text, bool exist_all) {
         for (const SetElement& e : removed) XFW_TRY(set_map_delete(map->get(), m.definition, e));
         std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
         for (const SetElement& e : added)
-            entries.push_back({set_map_key(m.definition, e), std::vector<uint8_t>(kSetMapValueSize, 0)});
+            entries.push_back({set_map_key(m.definition, e), set_map_value(e)});
         xdp::MapSpec spec = set_map_spec(m.definition);
         XFW_TRY(put_map_entries(map->get(), spec, entries));
         XFW_TRY(write_set_elements(paths_.state_dir, m.definition, final_elements));

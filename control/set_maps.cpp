@@ -119,9 +119,12 @@ Expected<Fd> open_or_create_map(const xdp::MapSpec& spec) {
 std::string set_pin_dir(const std::string& bpffs) { return bpffs + "/sets"; }
 std::string set_pin(const std::string& bpffs, const std::string& name) { return set_pin_dir(bpffs) + "/" + name; }
 
-namespace {
-std::vector<uint8_t> set_value() { return std::vector<uint8_t>(kSetMapValueSize, 0); }
-}  // namespace
+std::vector<uint8_t> set_map_value(const SetElement& element) {
+    std::vector<uint8_t> v(kSetMapValueSize, 0);
+    const uint32_t len = element.address.prefix_len;
+    std::memcpy(v.data(), &len, sizeof len);
+    return v;
+}
 
 Expected<Fd> create_set_map(const SetDefinition& set, const std::vector<SetElement>& elements) {
     const xdp::MapSpec spec = set_map_spec(set);
@@ -132,7 +135,7 @@ Expected<Fd> create_set_map(const SetDefinition& set, const std::vector<SetEleme
     if (!map) return map.error();
     std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries;
     entries.reserve(elements.size());
-    for (const SetElement& e : elements) entries.push_back({set_map_key(set, e), set_value()});
+    for (const SetElement& e : elements) entries.push_back({set_map_key(set, e), set_map_value(e)});
     XFW_TRY(put_map_entries(map->get(), spec, entries));
     return map;
 }
@@ -167,7 +170,7 @@ Status pin_set_map(const std::string& bpffs, const std::string& name, int map_fd
 
 Status set_map_add(int map_fd, const SetDefinition& set, const SetElement& element) {
     const auto key = set_map_key(set, element);
-    const auto value = set_value();
+    const auto value = set_map_value(element);
     if (bpf_map_update_elem(map_fd, key.data(), value.data(), BPF_ANY) == 0) return {};
     if (errno == E2BIG || errno == ENOSPC)
         return bad_input("set " + set.name + " is full (maxelem " + std::to_string(set.maxelem) + ")");
@@ -182,10 +185,17 @@ Status set_map_delete(int map_fd, const SetDefinition& set, const SetElement& el
                          ": " + errno_text(errno));
 }
 
-Expected<bool> set_map_contains(int map_fd, const SetDefinition& set, const SetElement& element) {
+Expected<bool> set_map_contains(int map_fd, const SetDefinition& set, const SetElement& element, bool exact) {
     const auto key = set_map_key(set, element);
     std::vector<uint8_t> value(kSetMapValueSize);
-    if (bpf_map_lookup_elem(map_fd, key.data(), value.data()) == 0) return true;
+    if (bpf_map_lookup_elem(map_fd, key.data(), value.data()) == 0) {
+        if (!exact || !set.is_net()) return true;
+        // An LPM lookup finds the longest prefix containing the element's; it is the element
+        // itself when that prefix has the element's length (the value).
+        uint32_t len = 0;
+        std::memcpy(&len, value.data(), sizeof len);
+        return len == element.address.prefix_len;
+    }
     if (errno == ENOENT) return false;
     return runtime_error("cannot look up " + format_set_element(set, element) + " in set " + set.name + ": " +
                          errno_text(errno));

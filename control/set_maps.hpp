@@ -37,6 +37,11 @@ Status pin_set_map(const std::string& bpffs, const std::string& name, int map_fd
 // Element operations on a set's map, visible to the next packet.
 Status set_map_add(int map_fd, const SetDefinition& set, const SetElement& element);
 Status set_map_delete(int map_fd, const SetDefinition& set, const SetElement& element);
-Expected<bool> set_map_contains(int map_fd, const SetDefinition& set, const SetElement& element);
+// `exact`: the element itself; otherwise, for hash:net types, any prefix containing it (what a
+// packet from that address would find).
+Expected<bool> set_map_contains(int map_fd, const SetDefinition& set, const SetElement& element, bool exact);
+// The value stored with an element: its prefix length (so an exact lookup can be told from a
+// containing prefix in an LPM trie).
+std::vector<uint8_t> set_map_value(const SetElement& element);
 
 }  // namespace xfw

@@ -79,7 +79,7 @@ xdp::MapSpec set_map_spec(const SetDefinition& set);
 std::vector<uint8_t> set_map_key(const SetDefinition& set, const SetElement& element);
 // The key layout the data plane builds for `set`.
 xdp::LookupKey set_lookup_key(const SetDefinition& set);
-// The value stored with every element (the data plane only tests presence).
+// The value stored with every element: u32 prefix length (the data plane only tests presence).
 inline constexpr uint32_t kSetMapValueSize = 4;
 
 // A set a ruleset may reference: its definition and where its map is (the pin, or an open map

@@ -296,14 +296,14 @@ TEST_F(BpfGroups, JumpTargetsInsideARunSplitIt) {
     // The user chain's RETURN lands on the rule after the jump: that rule starts a new run.
     std::string chains = ":sub - [0:0]\n-A sub -s 192.0.2.1 -j RETURN\n";
     std::vector<std::string> rules;
-    for (int i = 0; i < 20; ++i) rules.push_back("-p tcp --dport " + std::to_string(1000 + i) + " -j ACCEPT");
+    for (int i = 0; i < 30; ++i) rules.push_back("-p tcp --dport " + std::to_string(1000 + i) + " -j ACCEPT");
     rules.push_back("-j sub");
-    for (int i = 0; i < 20; ++i) rules.push_back("-p tcp --dport " + std::to_string(2000 + i) + " -j ACCEPT");
+    for (int i = 0; i < 30; ++i) rules.push_back("-p tcp --dport " + std::to_string(2000 + i) + " -j ACCEPT");
     Compiled grouped = compile(rules, {}, {}, chains);
     Compiled linear = compile(rules, {}, CompileOptions{.group_rules = false}, chains);
     ASSERT_TRUE(grouped.ok() && linear.ok()) << grouped.error << linear.error;
     EXPECT_EQ(planned_steps(grouped, true), 5u);  // group, jump, sub's rule, group, policy
-    for (uint16_t port : {1000, 1019, 2000, 2019, 1500}) {
+    for (uint16_t port : {1000, 1029, 2000, 2029, 1500}) {
         for (const char* src : {"192.0.2.1", "192.0.2.2"}) {
             const Frame f = tcp4(src, "10.0.0.2", 40000, port).build();
             EXPECT_EQ(grouped.run(f), linear.run(f)) << port << " from " << src;
@@ -332,7 +332,7 @@ RandomRuleset random_ruleset(std::mt19937& rng, size_t target) {
     while (rs.rules.size() < target) {
         const uint32_t kind = pick(7);
         const std::string verdict = verdicts[pick(2)];
-        const size_t run = 1 + pick(40);
+        const size_t run = 1 + pick(60);
         if (kind == 0 || kind == 1) {  // host blocklist, source or destination
             const char* dir = kind == 0 ? "-s" : "-d";
             for (size_t i = 0; i < run; ++i) {

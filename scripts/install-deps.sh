@@ -7,7 +7,7 @@ packages=(
   libbpf-dev libxdp-dev libelf-dev zlib1g-dev
   libboost-program-options-dev nlohmann-json3-dev libpcap-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2 iptables nftables bpftool xdp-tools tcpdump iputils-ping netcat-openbsd
+  iproute2 iptables nftables ipset bpftool xdp-tools tcpdump iputils-ping netcat-openbsd
   linux-libc-dev
   libdpdk-dev dpdk-dev gnuplot-nox python3
   clang-14 lld binaryen nodejs

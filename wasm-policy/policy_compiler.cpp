@@ -60,17 +60,18 @@ std::mutex& binaryen_lock() {
 }
 
 void optimise(BinaryenModuleRef module) {
-    // Policies run per packet: optimise for speed; inline generously, since every call the
-    // optimiser leaves is inlined by the lowering anyway.
+    // Function-level clean-up only. The lowering inlines every call itself, so binaryen's
+    // inliner buys little: on the example policies the full -O2 pipeline took 3-5 times as long
+    // (4-6 ms of CPU against 0.5-1.7 ms) for the same eBPF instruction counts, give or take 2%.
+    // Features: MVP, sign-ext, mutable globals, so no pass introduces bulk memory or others.
     BinaryenModuleSetFeatures(module, BinaryenFeatureMVP() | BinaryenFeatureSignExt() | BinaryenFeatureMutableGlobals());
     BinaryenSetOptimizeLevel(2);
     BinaryenSetShrinkLevel(0);
-    BinaryenSetAlwaysInlineMaxSize(16);
-    BinaryenSetFlexibleInlineMaxSize(200);
-    BinaryenSetOneCallerInlineMaxSize(1000);
     BinaryenSetLowMemoryUnused(false);
     BinaryenSetZeroFilledMemory(false);
-    BinaryenModuleOptimize(module);
+    static const char* kPasses[] = {"dce", "precompute", "simplify-locals", "vacuum",
+                                    "remove-unused-brs", "merge-blocks", "vacuum"};
+    BinaryenModuleRunPasses(module, kPasses, sizeof kPasses / sizeof kPasses[0]);
 }
 
 }  // namespace

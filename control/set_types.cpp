@@ -156,6 +156,8 @@ xdp::MapSpec set_map_spec(const SetDefinition& set) {
     } else {
         spec.type = BPF_MAP_TYPE_HASH;
         spec.key_size = port + address;
+        // Preallocated (the default): filling a million elements took 0.62-0.65 s against
+        // 1.2-1.4 s with BPF_F_NO_PREALLOC (bench_groups BM_SetHashIp/1000000, fill_ms).
     }
     spec.value_size = kSetMapValueSize;
     spec.max_entries = set.maxelem;

@@ -18,9 +18,19 @@ struct CompiledProgram {
     uint32_t instruction_count = 0;
 };
 
+struct CompileOptions {
+    // Map-backed rule groups (control/rule_groups.hpp); off gives the plain linear program
+    // (differential tests compare the two).
+    bool group_rules = true;
+    // Shortest run grouped (0: kDefaultMinGroupRun); benchmarks vary it.
+    size_t min_group_run = 0;
+};
+
 // `state` must have identities assigned (every rule has a counter slot below `counter_slots`).
+// Sets named by rules (state.sets) must have their maps (pinned or open).
 Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd, uint32_t counter_slots,
-                                          xdp::CounterMode mode, const std::string& program_name);
+                                          xdp::CounterMode mode, const std::string& program_name,
+                                          const CompileOptions& options = {});
 
 // Plans and generates without loading (for writing an object file): the same code
 // compile_ruleset loads, with map index 0 the counter map of `counter_slots` slots. Interface
@@ -42,6 +52,7 @@ struct PrivateProgram {
     CompiledProgram compiled;
     uint32_t counter_slots = 0;
 };
-Expected<PrivateProgram> compile_private(const State& state, const std::string& program_name);
+Expected<PrivateProgram> compile_private(const State& state, const std::string& program_name,
+                                        const CompileOptions& options = {});
 
 }  // namespace xfw

@@ -118,6 +118,19 @@ std::string format_counters_table(const CounterSnapshot& s) {
     std::string out;
     for (const auto& row : rows) out += text_table_line(row, widths, right);
     out += "\n";
+    if (!s.policy_counters.empty()) {
+        rows.assign(1, {"CHAIN", "NUM", "ID", "POLICY", "COUNTER", "PACKETS", "BYTES"});
+        for (const PolicyCounterRow& p : s.policy_counters)
+            rows.push_back({p.chain, std::to_string(p.num), std::to_string(p.id), std::to_string(p.policy),
+                            p.trap ? "traps" : "bucket " + p.bucket, std::to_string(p.packets),
+                            std::to_string(p.bytes)});
+        const std::vector<bool> right_p = {false, true, true, true, false, true, true};
+        std::vector<size_t> widths_p(right_p.size(), 0);
+        for (const auto& row : rows)
+            for (size_t i = 0; i < row.size(); ++i) widths_p[i] = std::max(widths_p[i], row[i].size());
+        for (const auto& row : rows) out += text_table_line(row, widths_p, right_p);
+        out += "\n";
+    }
     out += "INPUT policy " + s.input_policy + ": " + pair_text(s.input_policy_counts) + "\n";
     out += "malformed headers: " + pair_text(s.errors) + "\n";
     out += "non-IP frames: " + pair_text(s.non_ip) + "\n";
@@ -139,6 +152,19 @@ std::string format_counters_json(const CounterSnapshot& s) {
     j["policy"] = Json{{kInputChain, Json{{"target", s.input_policy},
                                           {"packets", s.input_policy_counts.packets},
                                           {"bytes", s.input_policy_counts.bytes}}}};
+    // Only rulesets with Wasm policies have these; other exports keep their exact shape.
+    if (!s.policy_counters.empty()) j["policy_counters"] = Json::array();
+    for (const PolicyCounterRow& p : s.policy_counters) {
+        Json row{{"chain", p.chain}, {"num", p.num}, {"id", p.id}, {"policy", p.policy},
+                 {"counter", p.trap ? "traps" : "bucket"}};
+        if (!p.trap) {
+            row["bucket"] = p.bucket;
+            row["account"] = p.account;
+        }
+        row["packets"] = p.packets;
+        row["bytes"] = p.bytes;
+        j["policy_counters"].push_back(std::move(row));
+    }
     j["errors"] = Json{{"packets", s.errors.packets}, {"bytes", s.errors.bytes}};
     j["non_ip"] = Json{{"packets", s.non_ip.packets}, {"bytes", s.non_ip.bytes}};
     return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -160,6 +186,13 @@ std::string format_counters_csv(const CounterSnapshot& s) {
         out += csv_field(r.chain) + "," + std::to_string(r.num) + "," + std::to_string(r.id) + "," +
                csv_field(r.account) + "," + std::to_string(r.packets) + "," + std::to_string(r.bytes) + "," +
                csv_field(r.spec) + "\r\n";
+    }
+    // Policy counters as rows of their rule, the spec column saying which counter it is.
+    for (const PolicyCounterRow& p : s.policy_counters) {
+        const std::string what = "policy " + std::to_string(p.policy) + (p.trap ? " traps" : " bucket " + p.bucket);
+        out += csv_field(p.chain) + "," + std::to_string(p.num) + "," + std::to_string(p.id) + "," +
+               csv_field(p.account) + "," + std::to_string(p.packets) + "," + std::to_string(p.bytes) + "," +
+               csv_field(what) + "\r\n";
     }
     return out;
 }
@@ -217,6 +250,28 @@ std::string format_counters_prometheus(const CounterSnapshot& s) {
     out += "xfw_policy_packets_total{chain=\"INPUT\"} " + std::to_string(s.input_policy_counts.packets) + "\n";
     family("xfw_policy_bytes_total", "Bytes of the packets that got a built-in chain's policy." + never_reset);
     out += "xfw_policy_bytes_total{chain=\"INPUT\"} " + std::to_string(s.input_policy_counts.bytes) + "\n";
+
+    if (!s.policy_counters.empty()) {
+        auto labels = [](const PolicyCounterRow& p) {
+            std::string l = "{chain=\"" + prometheus_label_value(p.chain) + "\",num=\"" + std::to_string(p.num) +
+                            "\",id=\"" + std::to_string(p.id) + "\",policy=\"" + std::to_string(p.policy) + "\"";
+            if (!p.trap)
+                l += ",bucket=\"" + prometheus_label_value(p.bucket) + "\",account=\"" +
+                     prometheus_label_value(p.account) + "\"";
+            return l + "}";
+        };
+        for (const bool bytes : {false, true}) {
+            const std::string name = bytes ? "xfw_wasm_bucket_bytes_total" : "xfw_wasm_bucket_packets_total";
+            family(name, std::string(bytes ? "Bytes" : "Packets") +
+                             " a rule's Wasm policy counted into each of its buckets." + never_reset);
+            for (const PolicyCounterRow& p : s.policy_counters)
+                if (!p.trap) out += name + labels(p) + " " + std::to_string(bytes ? p.bytes : p.packets) + "\n";
+        }
+        family("xfw_wasm_trap_packets_total",
+               "Packets whose Wasm policy run trapped (dropped; see docs/policy-abi.md)." + never_reset);
+        for (const PolicyCounterRow& p : s.policy_counters)
+            if (p.trap) out += "xfw_wasm_trap_packets_total" + labels(p) + " " + std::to_string(p.packets) + "\n";
+    }
 
     family("xfw_malformed_packets_total",
            "Packets with malformed or truncated headers (counted, then judged by the rules)." + never_reset);

@@ -29,8 +29,23 @@ struct CounterRow {
     bool operator==(const CounterRow&) const = default;
 };
 
+// A counter of a rule's Wasm policy: its traps, or one of its buckets.
+struct PolicyCounterRow {
+    std::string chain;
+    uint32_t num = 0;       // the rule's position
+    uint64_t id = 0;        // the rule's identity
+    uint32_t policy = 0;    // 1-based, in the rule's evaluation order
+    bool trap = false;      // the trap counter (else a bucket)
+    std::string bucket;     // bucket name
+    std::string account;    // a bucket bills to the account it is named after
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    bool operator==(const PolicyCounterRow&) const = default;
+};
+
 struct CounterSnapshot {
     std::vector<CounterRow> rules;
+    std::vector<PolicyCounterRow> policy_counters;  // in rule listing order
     std::string input_policy = "ACCEPT";  // INPUT's policy target
     CounterPair input_policy_counts;
     CounterPair errors;   // malformed / truncated headers

@@ -7,6 +7,9 @@
 #include "control/loader.hpp"
 #include "control/offload_deploy.hpp"
 #include "control/planner.hpp"
+#include "control/policy_compile.hpp"
+#include "control/policy_store.hpp"
+#include "control/set_catalog.hpp"
 #include "xdp/codegen.hpp"
 
 #include <bpf/bpf.h>
@@ -93,6 +96,10 @@ Expected<Firewall> Firewall::open(const Paths& paths) {
     if (!lock) return lock.error();
     auto state = load_state(paths.state_dir);
     if (!state) return state.error();
+    XFW_TRY(load_stored_policies(paths.state_dir, state->ruleset));
+    auto sets = load_set_bindings(paths);
+    if (!sets) return sets.error();
+    state->sets = std::move(sets).value();
     Firewall fw(paths, std::move(lock).value(), std::move(state).value());
     return fw;
 }
@@ -126,6 +133,9 @@ Expected<Fd> Firewall::open_counter_map(bool create) {
 
 Expected<Firewall::PreparedProgram> Firewall::prepare(const State& state) {
     XFW_TRY(ensure_bpffs());
+    // Set maps the bpffs lost (a reboot) come back from the stored elements before the program
+    // that opens them is built.
+    if (auto made = ensure_set_maps(paths_, state.sets); !made) return made.error();
     PreparedProgram out;
     out.map_is_new = !fs::exists(counter_pin(paths_));
     auto map = open_counter_map(true);
@@ -222,6 +232,10 @@ Status Firewall::commit(Ruleset next) {
     candidate.ruleset = std::move(next);
     std::vector<RetiredRule> gone = removed_rules(state_, candidate.ruleset, static_cast<int64_t>(std::time(nullptr)));
     std::vector<uint32_t> fresh = assign_identities(candidate);
+    // Policies: a copy of each new module goes to the state directory, and every policy gets
+    // counter slots for its trap counter and buckets (compiling it tells how many).
+    XFW_TRY(store_new_policies(paths_.state_dir, candidate.ruleset));
+    XFW_TRY(assign_all_policy_slots(candidate));
     if (candidate.next_slot > kCounterMapSlots)
         return bad_input("too many rules: xfw holds at most " +
                          std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules");
@@ -250,6 +264,7 @@ Status Firewall::commit(Ruleset next) {
     }
     XFW_TRY(pin_offload_programs(paths_, loaded->offloaded));
     XFW_TRY(pin_program(loaded->program.get()));
+    prune_policy_store(paths_.state_dir, candidate.ruleset);
     // Frames the replaced program was still counting while it was swapped out: read the slots
     // of removed rules once more so their final counts are on disk now rather than at the next
     // read (a reboot before that would lose them).
@@ -408,7 +423,12 @@ Status Firewall::zero(const std::optional<std::string>& chain) {
     };
     for (const Chain& c : state_.ruleset.chains) {
         if (chain && c.name != *chain) continue;
-        for (const Rule& r : c.rules) set_baseline(state_.slot_of_rule.at(r.id));
+        for (const Rule& r : c.rules) {
+            set_baseline(state_.slot_of_rule.at(r.id));
+            if (auto p = state_.policy_slots.find(r.id); p != state_.policy_slots.end())
+                for (const PolicySlots& ps : p->second)
+                    for (uint32_t slot = ps.trap; slot < ps.bucket_base + ps.bucket_count; ++slot) set_baseline(slot);
+        }
         if (c.name == kInputChain) set_baseline(xdp::kSlotPolicyInput);
     }
     if (!chain) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cctype>
 #include <cstring>
 #include <iterator>
@@ -301,7 +302,7 @@ std::string tcp_flags(uint8_t bits) {
 }  // namespace names
 
 bool is_target_name(std::string_view name) {
-    if (name == "ACCEPT" || name == "DROP" || name == "RETURN") return true;
+    if (name == "ACCEPT" || name == "DROP" || name == "RETURN" || name == "WASM") return true;
     return std::any_of(std::begin(kUnsupportedTargets), std::end(kUnsupportedTargets),
                        [&](const char* t) { return name == t; });
 }
@@ -590,6 +591,58 @@ Parsed<std::string> parse_interface(const std::string& name) {
     return Parsed<std::string>::ok(name);
 }
 
+// A policy module path: made absolute (against the working directory) so that the rule means
+// the same file whichever directory later commands run in.
+Parsed<std::string> parse_policy_path(const std::string& text) {
+    using P = Parsed<std::string>;
+    if (text.empty()) return P::fail("policy file name is empty");
+    if (text.size() > 4096) return P::fail("policy file name too long");
+    for (char c : text)
+        if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)) ||
+            c == '"' || c == '\'')
+            return P::fail("policy file names may not contain whitespace, quotes or control characters");
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(text, ec);
+    if (ec) return P::fail("cannot make the path absolute: " + ec.message());
+    return P::ok(absolute.lexically_normal().string());
+}
+
+bool valid_export_name(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '$';
+    });
+}
+
+// A set name in a rule: what `xfw set create` accepts (see control/set_types.hpp).
+Status check_set_match_name(const std::string& name) {
+    if (name.empty() || name.size() > 31)
+        return bad_input("set names are 1-31 characters");
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+            return bad_input("set names hold letters, digits, '_' and '-' only");
+    return {};
+}
+
+// "src", "dst,src", ...: at most kMaxSetMatchFlags directions, one per set dimension.
+Parsed<std::vector<bool>> parse_set_directions(const std::string& text) {
+    using P = Parsed<std::vector<bool>>;
+    std::vector<bool> out;
+    size_t start = 0;
+    while (true) {
+        const size_t comma = text.find(',', start);
+        const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (part == "src") out.push_back(true);
+        else if (part == "dst") out.push_back(false);
+        else return P::fail("\"" + part + "\" is not a direction: write src or dst, comma-separated (e.g. src,dst)");
+        if (out.size() > kMaxSetMatchFlags)
+            return P::fail("at most " + std::to_string(kMaxSetMatchFlags) + " directions");
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return P::ok(std::move(out));
+}
+
 const char* family_label(Family f) {
     return f == Family::V4 ? "IPv4" : f == Family::V6 ? "IPv6" : "any family";
 }
@@ -612,6 +665,15 @@ struct RuleParser::State {
         bool has_option = false;
     };
     std::vector<Module> modules;
+    // Which policy --policy/--func/--buckets/--fuel belong to: the last -m wasm (its index in
+    // rule.matches), the -j WASM target (kTargetPolicy), or none yet (-1).
+    static constexpr int kTargetPolicy = -2;
+    int policy_owner = -1;
+    PolicyRef* owner_policy() {
+        if (policy_owner == kTargetPolicy) return &rule.target.policy;
+        if (policy_owner >= 0) return &std::get<WasmMatch>(rule.matches[static_cast<size_t>(policy_owner)]).policy;
+        return nullptr;
+    }
     // Claims on the IP family in the order they were written, for conflict messages.
     std::vector<std::pair<Family, std::string>> family_claims;
 
@@ -765,9 +827,10 @@ Status RuleParser::consume(std::vector<std::string>& tokens, std::size_t& i) {
         if (v == "ACCEPT") t.kind = Target::Kind::Accept;
         else if (v == "DROP") t.kind = Target::Kind::Drop;
         else if (v == "RETURN") t.kind = Target::Kind::Return;
+        else if (v == "WASM") t.kind = Target::Kind::Wasm;
         else if (is_target_name(v))
             return fail("unsupported target " + v +
-                        " (xfw supports ACCEPT, DROP, RETURN and jumps to user chains)");
+                        " (xfw supports ACCEPT, DROP, RETURN, WASM and jumps to user chains)");
         else {
             Status ok = check_chain_name(v);
             if (!ok) return fail(ok.error().message.substr(ok.error().message.find(": ") + 2));
@@ -776,6 +839,7 @@ Status RuleParser::consume(std::vector<std::string>& tokens, std::size_t& i) {
         }
         s.rule.target = t;
         s.tok_target = what;
+        if (t.kind == Target::Kind::Wasm) s.policy_owner = State::kTargetPolicy;
         return done();
     }
     if (opt == "-g" || opt == "--goto")
@@ -800,9 +864,15 @@ Status RuleParser::consume(std::vector<std::string>& tokens, std::size_t& i) {
             s.add_module(MultiportMatch{}, what);
         } else if (v == "comment") {
             s.add_module(CommentMatch{}, what);
+        } else if (v == "set") {
+            s.add_module(SetMatch{}, what);
+        } else if (v == "wasm") {
+            if (s.policy_owner == State::kTargetPolicy)
+                return fail("-m wasm must come before -j WASM (options after -j WASM belong to the target)");
+            s.policy_owner = s.add_module(WasmMatch{}, what);
         } else {
             return fail("unsupported match module \"" + v +
-                        "\" (xfw supports tcp, udp, icmp, icmp6, multiport, comment)");
+                        "\" (xfw supports tcp, udp, icmp, icmp6, multiport, comment, set, wasm)");
         }
         return done();
     }
@@ -927,6 +997,60 @@ Status RuleParser::consume(std::vector<std::string>& tokens, std::size_t& i) {
         s.modules[static_cast<size_t>(idx)].has_option = true;
         return done();
     }
+    if (opt == "--match-set") {
+        std::string name, flags;
+        XFW_TRY(arg(name));
+        if (next >= tokens.size()) return fail("--match-set needs a set name and directions, e.g. --match-set NAME src");
+        XFW_TRY(arg(flags));
+        const int idx = s.last_index<SetMatch>();
+        if (idx < 0) return fail("--match-set needs -m set before it");
+        if (s.modules[static_cast<size_t>(idx)].has_option)
+            return fail("only one --match-set per -m set (add another -m set for a second set)");
+        Status named = check_set_match_name(name);
+        if (!named) return fail(named.error().message);
+        auto directions = parse_set_directions(flags);
+        if (!directions.value) return fail(directions.why);
+        auto& m = std::get<SetMatch>(s.rule.matches[static_cast<size_t>(idx)]);
+        m.name = name;
+        m.source = std::move(*directions.value);
+        m.invert = invert;
+        s.modules[static_cast<size_t>(idx)].has_option = true;
+        return done();
+    }
+    if (opt == "--return-nomatch" || opt == "--update-counters" || opt == "--update-subcounters" ||
+        opt == "--packets-eq" || opt == "--packets-lt" || opt == "--packets-gt" || opt == "--bytes-eq" ||
+        opt == "--bytes-lt" || opt == "--bytes-gt")
+        return err(bang + opt, "this -m set option is not supported by xfw (sets keep no per-element counters)");
+    if (opt == "--policy" || opt == "--func" || opt == "--buckets" || opt == "--fuel") {
+        XFW_TRY(no_invert());
+        std::string v;
+        XFW_TRY(arg(v));
+        PolicyRef* policy = s.owner_policy();
+        if (!policy) return fail(opt + " needs -m wasm or -j WASM before it");
+        if (opt == "--policy") {
+            if (!policy->path.empty()) return fail("only one --policy per -m wasm or -j WASM");
+            auto path = parse_policy_path(v);
+            if (!path.value) return fail(path.why);
+            policy->path = *path.value;
+        } else if (opt == "--func") {
+            if (policy->function) return fail("only one --func per policy");
+            if (!valid_export_name(v))
+                return fail("not a Wasm export name xfw accepts (1-64 characters: letters, digits, _ . - $)");
+            policy->function = v;
+        } else {
+            const bool buckets = opt == "--buckets";
+            auto& slot = buckets ? policy->buckets : policy->fuel;
+            if (slot) return fail("only one " + opt + " per policy");
+            const uint64_t max = buckets ? kMaxPolicyBuckets : kMaxPolicyFuel;
+            auto n = all_digits(v) ? parse_uint(v, max) : std::nullopt;
+            if (!n || (!buckets && *n == 0))
+                return fail(buckets ? "bucket count must be 0-" + std::to_string(max)
+                                    : "fuel must be 1-" + std::to_string(max));
+            slot = static_cast<uint32_t>(*n);
+        }
+        if (s.policy_owner >= 0) s.modules[static_cast<size_t>(s.policy_owner)].has_option = true;
+        return done();
+    }
     if (!opt.empty() && opt[0] == '-' && opt.size() > 1) return err(bang + opt, "unknown option");
     return err(bang + opt, "unexpected argument (options start with '-')");
 }
@@ -960,7 +1084,13 @@ Expected<Rule> RuleParser::finish() {
         }
         if (std::holds_alternative<CommentMatch>(m) && !s.modules[i].has_option)
             return err(tok, "option --comment must be specified");
+        if (std::holds_alternative<SetMatch>(m) && !s.modules[i].has_option)
+            return err(tok, "option --match-set NAME src|dst must be specified");
+        if (const auto* w = std::get_if<WasmMatch>(&m); w && w->policy.path.empty())
+            return err(tok, "option --policy FILE must be specified");
     }
+    if (r.target.kind == Target::Kind::Wasm && r.target.policy.path.empty())
+        return err(*s.tok_target, "option --policy FILE must be specified");
 
     // One family per rule: addresses, -4/-6 and icmp flavour must agree.
     const std::pair<Family, std::string>* first = nullptr;

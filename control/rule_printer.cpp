@@ -40,6 +40,13 @@ std::string address_only(const Cidr& c) {
     return buf;
 }
 
+// "src", "src,dst": as iptables prints xt_set's direction flags.
+std::string set_directions(const SetMatch& m) {
+    std::string s;
+    for (size_t i = 0; i < m.source.size(); ++i) s += std::string(i ? "," : "") + (m.source[i] ? "src" : "dst");
+    return s;
+}
+
 std::string port_range_save(const PortRange& r) {
     if (r.first == r.last) return std::to_string(r.first);
     return std::to_string(r.first) + ":" + std::to_string(r.last);
@@ -52,15 +59,42 @@ std::string icmp_type_save(const IcmpMatch& m) {
     return s;
 }
 
-std::string target_name(const Target& t) {
+// "--policy FILE [--func NAME] [--buckets N] [--fuel N]"; the path is printed bare (the parser
+// refuses whitespace and quotes in it).
+std::string policy_options(const PolicyRef& p) {
+    std::string s = "--policy " + p.path;
+    if (p.function) s += " --func " + *p.function;
+    if (p.buckets) s += " --buckets " + std::to_string(*p.buckets);
+    if (p.fuel) s += " --fuel " + std::to_string(*p.fuel);
+    return s;
+}
+
+// The same for `-L`, iptables-style words: "policy FILE func NAME buckets N fuel N".
+std::string policy_listing(const PolicyRef& p) {
+    std::string s = "policy " + p.path;
+    if (p.function) s += " func " + *p.function;
+    if (p.buckets) s += " buckets " + std::to_string(*p.buckets);
+    if (p.fuel) s += " fuel " + std::to_string(*p.fuel);
+    return s;
+}
+
+// The target as the -j argument: its name, then its options (iptables-save puts target
+// options after the name).
+std::string target_argument(const Target& t) {
     switch (t.kind) {
         case Target::Kind::Accept: return "ACCEPT";
         case Target::Kind::Drop: return "DROP";
         case Target::Kind::Return: return "RETURN";
         case Target::Kind::Jump: return t.chain;
+        case Target::Kind::Wasm: return "WASM " + policy_options(t.policy);
         case Target::Kind::None: break;
     }
     return "";
+}
+
+// The target column of -L.
+std::string target_name(const Target& t) {
+    return t.kind == Target::Kind::Wasm ? "WASM" : target_argument(t);
 }
 
 std::string policy_name(Target::Kind k) { return k == Target::Kind::Drop ? "DROP" : "ACCEPT"; }
@@ -115,6 +149,10 @@ std::vector<std::string> spec_parts(const Rule& r) {
                 s += (i ? "," : "") + port_range_save(mp->ports[i]);
         } else if (const auto* c = std::get_if<CommentMatch>(&m)) {
             s = "-m comment --comment " + quote_argument(c->text);
+        } else if (const auto* w = std::get_if<WasmMatch>(&m)) {
+            s = "-m wasm " + policy_options(w->policy);
+        } else if (const auto* set = std::get_if<SetMatch>(&m)) {
+            s = "-m set " + neg(set->invert) + "--match-set " + set->name + " " + set_directions(*set);
         }
         out.push_back(std::move(s));
     }
@@ -209,8 +247,14 @@ std::string describe_matches(const Rule& r, bool numeric) {
             }
         } else if (const auto* c = std::get_if<CommentMatch>(&m)) {
             s += " /* " + c->text + " */";
+        } else if (const auto* w = std::get_if<WasmMatch>(&m)) {
+            s += " wasm " + policy_listing(w->policy);
+        } else if (const auto* set = std::get_if<SetMatch>(&m)) {
+            s += std::string(set->invert ? " ! " : " ") + "match-set " + set->name + " " + set_directions(*set);
         }
     }
+    // Target options come last, as iptables lists them (e.g. "reject-with ...").
+    if (r.target.kind == Target::Kind::Wasm) s += " " + policy_listing(r.target.policy);
     return s;
 }
 
@@ -315,7 +359,7 @@ std::string quote_argument(const std::string& text) {
 
 std::string format_rule_spec(const Rule& rule) {
     std::vector<std::string> parts = spec_parts(rule);
-    if (rule.target.kind != Target::Kind::None) parts.push_back("-j " + target_name(rule.target));
+    if (rule.target.kind != Target::Kind::None) parts.push_back("-j " + target_argument(rule.target));
     return join(parts);
 }
 
@@ -341,7 +385,7 @@ std::size_t chain_references(const Ruleset& rs, const std::string& chain) {
 
 std::string format_listing(const Ruleset& rs, const std::optional<std::string>& chain,
                            const ListOptions& options, const CounterLookup& rule_counters,
-                           const PolicyCounterLookup& policy_counters) {
+                           const PolicyCounterLookup& policy_counters, const RuleNoteLookup& rule_notes) {
     std::string out;
     bool first = true;
     for (const Chain* c : chains_in_listing_order(rs)) {
@@ -349,8 +393,16 @@ std::string format_listing(const Ruleset& rs, const std::optional<std::string>& 
         if (!first) out += "\n";
         first = false;
         list_header(out, rs, *c, options, policy_counters);
-        for (size_t i = 0; i < c->rules.size(); ++i)
+        for (size_t i = 0; i < c->rules.size(); ++i) {
             list_rule(out, c->rules[i], i + 1, options, rule_counters);
+            if (!options.verbose || !rule_notes) continue;
+            for (const RuleNote& note : rule_notes(c->rules[i])) {
+                if (options.line_numbers) out += printf_string("%-4s ", "");
+                out += format_count(note.packets, options.exact, false);
+                out += format_count(note.bytes, options.exact, false);
+                out += "  " + note.label + "\n";
+            }
+        }
     }
     return out;
 }
@@ -384,7 +436,7 @@ std::string format_rules_S(const Ruleset& rs, const std::optional<std::string>& 
             // iptables -S -v puts the counters between the matches and the target.
             if (options.verbose)
                 out += counters(rule_counters ? rule_counters(r) : std::pair<uint64_t, uint64_t>{0, 0});
-            if (r.target.kind != Target::Kind::None) out += " -j " + target_name(r.target);
+            if (r.target.kind != Target::Kind::None) out += " -j " + target_argument(r.target);
             out += "\n";
         }
     }

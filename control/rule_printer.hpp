@@ -26,6 +26,15 @@ struct ListOptions {
 using CounterLookup = std::function<std::pair<uint64_t, uint64_t>(const Rule&)>;
 using PolicyCounterLookup = std::function<std::pair<uint64_t, uint64_t>(const std::string& chain)>;
 
+// Extra counted lines under a rule in `-L -v` (e.g. a Wasm policy's buckets and traps): each
+// prints its counters in the rule's columns, then its label.
+struct RuleNote {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    std::string label;  // "bucket tenant_a (policy 1)"
+};
+using RuleNoteLookup = std::function<std::vector<RuleNote>(const Rule&)>;
+
 // The rule exactly as iptables-save prints it after "-A CHAIN " (empty for a rule with no
 // options at all), e.g. "-s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT".
 std::string format_rule_spec(const Rule& rule);
@@ -47,7 +56,8 @@ std::size_t chain_references(const Ruleset& rs, const std::string& chain);
 // chain: the caller checks the command first (apply_command does).
 std::string format_listing(const Ruleset& rs, const std::optional<std::string>& chain,
                            const ListOptions& options, const CounterLookup& rule_counters = {},
-                           const PolicyCounterLookup& policy_counters = {});
+                           const PolicyCounterLookup& policy_counters = {},
+                           const RuleNoteLookup& rule_notes = {});
 
 // `xfw -S [CHAIN]`: "-P INPUT ACCEPT", "-N chain", "-A INPUT ...". With -v, iptables'
 // "-c PKTS BYTES" counters.

@@ -1,6 +1,8 @@
 // Rule family inference, rule equality and the empty filter table for the policy IR.
 #include "control/ruleset.hpp"
 
+#include <utility>
+
 namespace xfw {
 
 Family Rule::implied_family() const {
@@ -31,6 +33,20 @@ bool Rule::operator==(const Rule& other) const {
            destination == other.destination && in_interface == other.in_interface &&
            protocol == other.protocol && fragment_invert == other.fragment_invert &&
            matches == other.matches && target == other.target;
+}
+
+std::vector<const PolicyRef*> Rule::policies() const {
+    std::vector<const PolicyRef*> out;
+    for (const MatchModule& m : matches)
+        if (const auto* w = std::get_if<WasmMatch>(&m)) out.push_back(&w->policy);
+    if (target.kind == Target::Kind::Wasm) out.push_back(&target.policy);
+    return out;
+}
+
+std::vector<PolicyRef*> Rule::policies() {
+    std::vector<PolicyRef*> out;
+    for (const PolicyRef* p : std::as_const(*this).policies()) out.push_back(const_cast<PolicyRef*>(p));
+    return out;
 }
 
 Ruleset Ruleset::empty() {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -83,8 +84,48 @@ struct CommentMatch {
     bool operator==(const CommentMatch&) const = default;
 };
 
+// A WebAssembly policy function: `--policy FILE [--func NAME] [--buckets N] [--fuel N]`, after
+// `-m wasm` (a match: the function returning nonzero) or `-j WASM` (a target: its return value
+// is the verdict). See docs/policy-abi.md.
+struct PolicyRef {
+    std::string path;                   // absolute, as printed back
+    std::optional<std::string> function;  // export name; absent: "filter"
+    std::optional<uint32_t> buckets;    // declares N unnamed buckets (modules without xfw.buckets)
+    std::optional<uint32_t> fuel;       // per-packet budget of loop iterations and calls
+    // SHA-256 of the module the rule was committed with; the control plane keeps a copy under
+    // the state directory so reloads run that module even if FILE changes or goes away. Not
+    // part of the rule's meaning (like Rule::id): `-D` with the same options finds the rule.
+    std::string digest;
+    // The module's bytes (the stored copy, or the file for commands that only read rules).
+    std::shared_ptr<const std::vector<uint8_t>> module;
+
+    std::string function_name() const { return function.value_or("filter"); }
+    bool operator==(const PolicyRef& o) const {
+        return path == o.path && function == o.function && buckets == o.buckets && fuel == o.fuel;
+    }
+};
+
+inline constexpr uint32_t kMaxPolicyBuckets = 64;
+inline constexpr uint32_t kMaxPolicyFuel = 1u << 24;
+
+// `-m wasm --policy ...`.
+struct WasmMatch {
+    PolicyRef policy;
+    bool operator==(const WasmMatch&) const = default;
+};
+
+// `-m set [!] --match-set NAME src|dst[,src|dst]...` (ipset's xt_set): one direction per
+// dimension of the set (address, then port), up to 6 as in the kernel.
+struct SetMatch {
+    std::string name;
+    std::vector<bool> source;  // per flag: true "src", false "dst"
+    bool invert = false;
+    bool operator==(const SetMatch&) const = default;
+};
+inline constexpr size_t kMaxSetMatchFlags = 6;
+
 // Match modules keep the order the operator wrote them in, as iptables-save does.
-using MatchModule = std::variant<TcpMatch, UdpMatch, IcmpMatch, MultiportMatch, CommentMatch>;
+using MatchModule = std::variant<TcpMatch, UdpMatch, IcmpMatch, MultiportMatch, CommentMatch, WasmMatch, SetMatch>;
 
 struct Target {
     enum class Kind : uint8_t {
@@ -93,9 +134,11 @@ struct Target {
         Drop,    // XDP_DROP
         Return,  // back to the calling chain (policy when in a built-in chain)
         Jump,    // -j USERCHAIN
+        Wasm,    // -j WASM --policy FILE: the policy's return value decides
     };
     Kind kind = Kind::None;
     std::string chain;  // for Jump
+    PolicyRef policy;   // for Wasm
     bool operator==(const Target&) const = default;
 };
 
@@ -123,6 +166,11 @@ struct Rule {
     Family implied_family() const;
     // Compares everything except `id`.
     bool operator==(const Rule& other) const;
+
+    // The rule's policies in evaluation order: -m wasm matches as written, then -j WASM. A
+    // policy's position in this list is its index for counter slots and stored digests.
+    std::vector<const PolicyRef*> policies() const;
+    std::vector<PolicyRef*> policies();
 };
 
 struct Chain {

@@ -133,7 +133,10 @@ Expected<Command> parse_command(const std::vector<std::string>& tokens, CommandS
         expand_short_option_bundle(t, i);
         const std::string tok = t[i];
 
-        if (auto op = command_for(tok)) {
+        // "--policy" is also -P's long form; once the command is known it can only be the
+        // option of -m wasm / -j WASM, as in iptables where module options win after a command.
+        const bool policy_option = tok == "--policy" && op_token.has_value();
+        if (auto op = command_for(tok); op && !policy_option) {
             if (op_token)
                 return err(tok, "only one command per invocation (already have " + *op_token + ")");
             cmd.op = *op;

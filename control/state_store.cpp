@@ -93,6 +93,19 @@ Expected<State> load_state(const std::string& state_dir) {
                 if (!rule) return runtime_error(path + ": rule \"" + spec + "\": " + rule.error().message);
                 rule->id = r.at("id").get<uint64_t>();
                 state.slot_of_rule[rule->id] = r.at("slot").get<uint32_t>();
+                auto policies = rule->policies();
+                const json stored = r.value("policies", json::array());
+                if (stored.size() != policies.size())
+                    return runtime_error(path + ": rule \"" + spec + "\" has " + std::to_string(policies.size()) +
+                                         " policies but " + std::to_string(stored.size()) + " stored digests");
+                for (size_t k = 0; k < policies.size(); ++k) {
+                    const json& p = stored[k];
+                    policies[k]->digest = p.at("digest").get<std::string>();
+                    if (!p.contains("trap_slot")) continue;
+                    state.policy_slots[rule->id].push_back(
+                        {p.at("trap_slot").get<uint32_t>(), p.at("bucket_base").get<uint32_t>(),
+                         p.at("bucket_count").get<uint32_t>(), p.at("bucket_names").get<std::vector<std::string>>()});
+                }
                 chain.rules.push_back(std::move(rule).value());
             }
             state.ruleset.chains.push_back(std::move(chain));
@@ -137,8 +150,26 @@ Status save_state(const std::string& state_dir, const State& state) {
     j["chains"] = json::array();
     for (const Chain& c : state.ruleset.chains) {
         json chain{{"name", c.name}, {"builtin", c.builtin}, {"policy", policy_name(c.policy)}, {"rules", json::array()}};
-        for (const Rule& r : c.rules)
-            chain["rules"].push_back({{"id", r.id}, {"slot", state.slot_of_rule.at(r.id)}, {"spec", format_rule_spec(r)}});
+        for (const Rule& r : c.rules) {
+            json rule{{"id", r.id}, {"slot", state.slot_of_rule.at(r.id)}, {"spec", format_rule_spec(r)}};
+            const auto policies = r.policies();
+            if (!policies.empty()) {
+                rule["policies"] = json::array();
+                const auto slots = state.policy_slots.find(r.id);
+                for (size_t k = 0; k < policies.size(); ++k) {
+                    json p{{"digest", policies[k]->digest}};
+                    if (slots != state.policy_slots.end() && k < slots->second.size()) {
+                        const PolicySlots& ps = slots->second[k];
+                        p["trap_slot"] = ps.trap;
+                        p["bucket_base"] = ps.bucket_base;
+                        p["bucket_count"] = ps.bucket_count;
+                        p["bucket_names"] = ps.bucket_names;
+                    }
+                    rule["policies"].push_back(std::move(p));
+                }
+            }
+            chain["rules"].push_back(std::move(rule));
+        }
         j["chains"].push_back(std::move(chain));
     }
     j["next_slot"] = state.next_slot;
@@ -184,6 +215,38 @@ Status save_state(const std::string& state_dir, const State& state) {
         ::close(dfd);
     }
     return {};
+}
+
+const PolicySlots& assign_policy_slots(State& state, uint64_t rule_id, size_t index,
+                                       std::vector<std::string> bucket_names) {
+    auto& slots = state.policy_slots[rule_id];
+    if (slots.size() > index && slots[index].bucket_count == bucket_names.size()) {
+        slots[index].bucket_names = std::move(bucket_names);
+        return slots[index];
+    }
+    if (slots.size() <= index) slots.resize(index + 1);
+    PolicySlots& ps = slots[index];
+    ps.trap = std::max(state.next_slot, xdp::kFirstRuleSlot);
+    ps.bucket_base = ps.trap + 1;
+    ps.bucket_count = static_cast<uint32_t>(bucket_names.size());
+    ps.bucket_names = std::move(bucket_names);
+    state.next_slot = ps.bucket_base + ps.bucket_count;
+    return ps;
+}
+
+void drop_stale_policy_slots(State& state) {
+    std::map<uint64_t, size_t> policy_count;
+    for (const Chain& c : state.ruleset.chains)
+        for (const Rule& r : c.rules) policy_count[r.id] = r.policies().size();
+    for (auto it = state.policy_slots.begin(); it != state.policy_slots.end();) {
+        auto live = policy_count.find(it->first);
+        if (live == policy_count.end() || live->second == 0) {
+            it = state.policy_slots.erase(it);
+            continue;
+        }
+        if (it->second.size() > live->second) it->second.resize(live->second);
+        ++it;
+    }
 }
 
 void carry_identities(const Ruleset& current, Ruleset& next) {

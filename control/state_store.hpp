@@ -6,6 +6,7 @@
 
 #include "control/fd.hpp"
 #include "control/ruleset.hpp"
+#include "control/set_types.hpp"
 #include "xdp/error.hpp"
 #include "xdp/maps.hpp"
 
@@ -53,6 +54,7 @@ struct PolicySlots {
 
 struct State {
     Ruleset ruleset = Ruleset::empty();
+    std::map<uint64_t, std::vector<PolicySlots>> policy_slots;  // rule id -> per policy
     std::map<uint64_t, uint32_t> slot_of_rule;   // rule id -> counter slot
     std::vector<uint32_t> free_slots;            // slots of deleted rules, reused by later transactions
     // Raw value of a reused slot when its current rule got it: the rule's counts are the raw
@@ -67,6 +69,9 @@ struct State {
     std::vector<Attachment> attachments;
     // What -Z subtracts from the raw counters, per slot (raw counters are never reset).
     std::map<uint32_t, xdp::CounterValue> zero_baseline;
+    // Sets rules may reference (-m set) and where their maps are. Not in state.json: the set
+    // store keeps them (control/set_store.hpp) and Firewall::open fills this in.
+    SetBindings sets;
 };
 
 // Exclusive lock on the state directory for the lifetime of the object.
@@ -87,6 +92,13 @@ Status save_state(const std::string& state_dir, const State& state);
 // allocated (a reused one still holds its previous rule's counts: see hand_over_slots). Slots
 // of rules that are gone are released to the free list for later transactions.
 std::vector<uint32_t> assign_identities(State& state);
+
+// Gives policy `index` of rule `rule_id` its slots for `bucket_names.size()` buckets: kept when
+// it already has slots for that many buckets, else fresh ones from the never-used range.
+const PolicySlots& assign_policy_slots(State& state, uint64_t rule_id, size_t index,
+                                       std::vector<std::string> bucket_names);
+// Forgets the policy slots of rules that are gone (their slots are not reused).
+void drop_stale_policy_slots(State& state);
 
 // Gives each new rule (id 0) of `next` the identity of an equal rule at the same place in
 // `current` — same chain, same specification, each old rule used once — so that

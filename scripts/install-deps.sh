@@ -5,10 +5,10 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config
   libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-  libboost-program-options-dev nlohmann-json3-dev libpcap-dev libcpp-httplib-dev
+  libboost-program-options-dev nlohmann-json3-dev libpcap-dev libcpp-httplib-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iptables nftables ipset bpftool xdp-tools tcpdump iputils-ping netcat-openbsd
-  linux-libc-dev
+  linux-libc-dev wabt
   libdpdk-dev dpdk-dev gnuplot-nox python3
   clang-14 lld binaryen nodejs
 )

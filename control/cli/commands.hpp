@@ -40,6 +40,7 @@ int run_check(const Paths& paths, const std::vector<std::string>& args);
 // counters --iface IFACE | --map PIN: counters of an object deployment (object_counters.cpp).
 int run_object_counters(const Paths& paths, const std::vector<std::string>& args);
 int run_counters(const Paths& paths, const std::vector<std::string>& args);
+int run_set(const Paths& paths, const std::vector<std::string>& args);
 int run_exporter(const Paths& paths, const std::vector<std::string>& args);
 int run_policy(const Paths& paths, const std::vector<std::string>& args);
 int run_billing(const Paths& paths, const std::vector<std::string>& args);

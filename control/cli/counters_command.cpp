@@ -36,6 +36,29 @@ Expected<CounterSnapshot> read_counter_snapshot(const Paths& paths, bool raw) {
         pick(fw->slot_counters(xdp::kSlotPolicyInput)), pick(fw->slot_counters(xdp::kSlotError)),
         pick(fw->slot_counters(xdp::kSlotNonIp)));
     if (failed) return failure;
+    // Wasm policies' trap counters and buckets, under their rules in listing order.
+    const State& state = fw->state();
+    for (const CounterRow& row : snapshot.rules) {
+        const auto slots = state.policy_slots.find(row.id);
+        if (slots == state.policy_slots.end()) continue;
+        for (size_t k = 0; k < slots->second.size(); ++k) {
+            const PolicySlots& ps = slots->second[k];
+            PolicyCounterRow trap{row.chain, row.num, row.id, static_cast<uint32_t>(k + 1), true};
+            const CounterPair t = pick(fw->slot_counters(ps.trap));
+            trap.packets = t.packets;
+            trap.bytes = t.bytes;
+            snapshot.policy_counters.push_back(trap);
+            for (uint32_t b = 0; b < ps.bucket_count; ++b) {
+                PolicyCounterRow bucket{row.chain, row.num, row.id, static_cast<uint32_t>(k + 1), false};
+                bucket.bucket = b < ps.bucket_names.size() ? ps.bucket_names[b] : "b" + std::to_string(b);
+                bucket.account = bucket.bucket;
+                const CounterPair c = pick(fw->slot_counters(ps.bucket_base + b));
+                bucket.packets = c.packets;
+                bucket.bytes = c.bytes;
+                snapshot.policy_counters.push_back(bucket);
+            }
+        }
+    }
     return snapshot;
 }
 

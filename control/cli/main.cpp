@@ -47,6 +47,11 @@ Other commands:
                                 --target offload: checked for the NFP (ip link ... xdpoffload)
   check [--target offload] [--profile nfp|netdevsim] [FILE.o | --rules FILE]
                                 list every instruction an offload device would refuse
+  set create NAME hash:ip|hash:net|hash:ip,port|hash:net,port [family inet|inet6] [maxelem N]
+  set add|del|test NAME ELEMENT   set flush|destroy [NAME]   set list [NAME] [-n] [-t]
+  set save [NAME]   set restore [-exist] [FILE|-]
+                                ipset-style sets for -m set --match-set NAME src|dst[,...];
+                                element changes reach the running program without a reload
   counters [--json|--csv|--prometheus] [--raw]
                                 every rule's counters with its id and account=NAME comment
                                 (since -Z; --raw and --prometheus: never reset)
@@ -59,7 +64,6 @@ Other commands:
   billing snapshot              append the usage since the last snapshot to the ledger
   billing report [--from T] [--to T] [--rates FILE] [--format table|csv|json]
                                 usage per account and counter over a period, priced
-
 
 )";
 
@@ -133,6 +137,7 @@ int main(int argc, char** argv) {
     if (verb == "compile") return cli::run_compile(paths, sub);
     if (verb == "check") return cli::run_check(paths, sub);
     if (verb == "counters") return cli::run_counters(paths, sub);
+    if (verb == "set") return cli::run_set(paths, sub);
     if (verb == "exporter") return cli::run_exporter(paths, sub);
     if (verb == "policy") return cli::run_policy(paths, sub);
     if (verb == "billing") return cli::run_billing(paths, sub);

@@ -34,6 +34,27 @@ PolicyCounterLookup policy_lookup(const Firewall& fw) {
     };
 }
 
+// Under a rule with Wasm policies: each policy's trap count and buckets.
+RuleNoteLookup note_lookup(const Firewall& fw) {
+    return [&fw](const Rule& r) {
+        std::vector<RuleNote> notes;
+        const auto slots = fw.state().policy_slots.find(r.id);
+        if (slots == fw.state().policy_slots.end()) return notes;
+        for (size_t k = 0; k < slots->second.size(); ++k) {
+            const PolicySlots& ps = slots->second[k];
+            const std::string policy = "policy " + std::to_string(k + 1);
+            auto traps = fw.slot_counters(ps.trap);
+            notes.push_back({traps.shown.packets, traps.shown.bytes, policy + " traps"});
+            for (uint32_t b = 0; b < ps.bucket_count; ++b) {
+                auto c = fw.slot_counters(ps.bucket_base + b);
+                const std::string name = b < ps.bucket_names.size() ? ps.bucket_names[b] : "b" + std::to_string(b);
+                notes.push_back({c.shown.packets, c.shown.bytes, policy + " bucket " + name});
+            }
+        }
+        return notes;
+    };
+}
+
 }  // namespace
 
 int run_rule_command(const Paths& paths, const std::vector<std::string>& args) {
@@ -52,7 +73,8 @@ int run_rule_command(const Paths& paths, const std::vector<std::string>& args) {
                 if (Status s = fw->refresh_counters(); !s) return report(s.error());
             const std::string text =
                 cmd->op == Command::Op::List
-                    ? format_listing(fw->state().ruleset, cmd->chain, cmd->list, rule_lookup(*fw), policy_lookup(*fw))
+                    ? format_listing(fw->state().ruleset, cmd->chain, cmd->list, rule_lookup(*fw), policy_lookup(*fw),
+                                     note_lookup(*fw))
                     : format_rules_S(fw->state().ruleset, cmd->chain, cmd->list, rule_lookup(*fw), policy_lookup(*fw));
             std::fputs(text.c_str(), stdout);
             return kExitOk;

@@ -1,6 +1,8 @@
 // Where compile and replay take their ruleset from: a file or the stored state.
 #include "control/cli/commands.hpp"
 
+#include "control/policy_compile.hpp"
+#include "control/policy_store.hpp"
 #include "control/restore_file.hpp"
 
 #include <fstream>
@@ -23,12 +25,23 @@ Expected<State> load_ruleset_source(const Paths& paths, const std::optional<std:
             return e;
         }
         state.ruleset = std::move(rs).value();
+        // Policies come straight from their files (nothing is stored for a file ruleset).
+        if (Status st = read_policy_files(state.ruleset); !st) {
+            Error e = st.error();
+            e.message = command + ": " + *rules_file + ": " + e.message;
+            return e;
+        }
     } else {
         auto fw = Firewall::open(paths);
         if (!fw) return fw.error();
         state = fw->state();
     }
     assign_identities(state);
+    if (Status st = assign_all_policy_slots(state); !st) {
+        Error e = st.error();
+        e.message = command + ": " + e.message;
+        return e;
+    }
     return state;
 }
 

@@ -76,10 +76,17 @@ struct XfwCli {
 
 // ---- `xfw -L -v -x -n` ----------------------------------------------------------------------
 
+struct ListedNote {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    std::string label;  // "policy 1 bucket b0", "policy 1 traps"
+};
+
 struct ListedRule {
     uint64_t packets = 0;
     uint64_t bytes = 0;
     std::string line;
+    std::vector<ListedNote> notes;  // the counted lines -v prints under a rule with Wasm policies
 };
 
 struct ListedChain {
@@ -140,6 +147,13 @@ inline std::optional<Listing> parse_listing(const std::string& text, std::string
         r.line = line;
         w >> r.packets >> r.bytes;
         if (w.fail()) return fail("bad rule line: " + line);
+        std::string rest;
+        std::getline(w, rest);
+        if (rest.rfind("   policy ", 0) == 0) {
+            if (cur->rules.empty()) return fail("policy counter line before any rule: " + line);
+            cur->rules.back().notes.push_back({r.packets, r.bytes, rest.substr(3)});
+            continue;
+        }
         cur->rules.push_back(r);
     }
     return out;

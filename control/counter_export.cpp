@@ -56,6 +56,16 @@ std::string text_table_line(const std::vector<std::string>& cells, const std::ve
     return line + "\n";
 }
 
+// Rows aligned in columns (widest cell per column), `right` saying which columns align right.
+std::string text_table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
+    std::vector<size_t> widths(right.size(), 0);
+    for (const auto& row : rows)
+        for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    std::string out;
+    for (const auto& row : rows) out += text_table_line(row, widths, right);
+    return out;
+}
+
 std::string pair_text(const CounterPair& p) {
     return std::to_string(p.packets) + " packets, " + std::to_string(p.bytes) + " bytes";
 }
@@ -111,12 +121,7 @@ std::string format_counters_table(const CounterSnapshot& s) {
     for (const CounterRow& r : s.rules)
         rows.push_back({r.chain, std::to_string(r.num), std::to_string(r.id), r.account.empty() ? "-" : r.account,
                         std::to_string(r.packets), std::to_string(r.bytes), r.spec});
-    const std::vector<bool> right = {false, true, true, false, true, true, false};
-    std::vector<size_t> widths(right.size(), 0);
-    for (const auto& row : rows)
-        for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-    std::string out;
-    for (const auto& row : rows) out += text_table_line(row, widths, right);
+    std::string out = text_table(rows, {false, true, true, false, true, true, false});
     out += "\n";
     if (!s.policy_counters.empty()) {
         rows.assign(1, {"CHAIN", "NUM", "ID", "POLICY", "COUNTER", "PACKETS", "BYTES"});
@@ -124,11 +129,7 @@ std::string format_counters_table(const CounterSnapshot& s) {
             rows.push_back({p.chain, std::to_string(p.num), std::to_string(p.id), std::to_string(p.policy),
                             p.trap ? "traps" : "bucket " + p.bucket, std::to_string(p.packets),
                             std::to_string(p.bytes)});
-        const std::vector<bool> right_p = {false, true, true, true, false, true, true};
-        std::vector<size_t> widths_p(right_p.size(), 0);
-        for (const auto& row : rows)
-            for (size_t i = 0; i < row.size(); ++i) widths_p[i] = std::max(widths_p[i], row[i].size());
-        for (const auto& row : rows) out += text_table_line(row, widths_p, right_p);
+        out += text_table(rows, {false, true, true, true, false, true, true});
         out += "\n";
     }
     out += "INPUT policy " + s.input_policy + ": " + pair_text(s.input_policy_counts) + "\n";

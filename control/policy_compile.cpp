@@ -1,7 +1,11 @@
 // Policies of rules: compile, slots, plan entries.
 #include "control/policy_compile.hpp"
 
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <tuple>
 
 namespace xfw {
 
@@ -12,7 +16,19 @@ Expected<wasm::CompiledPolicy> compile_rule_policy(const PolicyRef& ref, wasm::T
     options.buckets = ref.buckets;
     if (ref.fuel) options.fuel = *ref.fuel;
     options.target = target;
-    return wasm::compile_policy(*ref.module, options, ref.path);
+    // A commit compiles each policy twice (slots need its buckets before the plan exists, then
+    // the planner needs its code); the result depends only on the module and these options,
+    // so the second compile (a child process and binaryen's passes) reuses the first.
+    using Key = std::tuple<std::string, std::string, std::optional<uint32_t>, uint32_t, wasm::Target>;
+    static std::mutex mutex;
+    static std::map<Key, wasm::CompiledPolicy> compiled;
+    const Key key{ref.digest, options.function, options.buckets, options.fuel, target};
+    std::lock_guard lock(mutex);
+    if (!ref.digest.empty())
+        if (auto it = compiled.find(key); it != compiled.end()) return it->second;
+    auto result = wasm::compile_policy(*ref.module, options, ref.path);
+    if (result && !ref.digest.empty()) compiled.emplace(key, *result);
+    return result;
 }
 
 Status assign_all_policy_slots(State& state, wasm::Target target) {

@@ -50,6 +50,11 @@ struct PolicySlots {
     uint32_t bucket_base = 0;
     uint32_t bucket_count = 0;
     std::vector<std::string> bucket_names;
+
+    // Bucket b's name (names come from the module, or b0..bN-1 from --buckets).
+    std::string bucket_name(uint32_t b) const {
+        return b < bucket_names.size() ? bucket_names[b] : "b" + std::to_string(b);
+    }
 };
 
 struct State {

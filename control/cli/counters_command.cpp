@@ -50,7 +50,7 @@ Expected<CounterSnapshot> read_counter_snapshot(const Paths& paths, bool raw) {
             snapshot.policy_counters.push_back(trap);
             for (uint32_t b = 0; b < ps.bucket_count; ++b) {
                 PolicyCounterRow bucket{row.chain, row.num, row.id, static_cast<uint32_t>(k + 1), false};
-                bucket.bucket = b < ps.bucket_names.size() ? ps.bucket_names[b] : "b" + std::to_string(b);
+                bucket.bucket = ps.bucket_name(b);
                 bucket.account = bucket.bucket;
                 const CounterPair c = pick(fw->slot_counters(ps.bucket_base + b));
                 bucket.packets = c.packets;

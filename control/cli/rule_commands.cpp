@@ -47,8 +47,7 @@ RuleNoteLookup note_lookup(const Firewall& fw) {
             notes.push_back({traps.shown.packets, traps.shown.bytes, policy + " traps"});
             for (uint32_t b = 0; b < ps.bucket_count; ++b) {
                 auto c = fw.slot_counters(ps.bucket_base + b);
-                const std::string name = b < ps.bucket_names.size() ? ps.bucket_names[b] : "b" + std::to_string(b);
-                notes.push_back({c.shown.packets, c.shown.bytes, policy + " bucket " + name});
+                notes.push_back({c.shown.packets, c.shown.bytes, policy + " bucket " + ps.bucket_name(b)});
             }
         }
         return notes;

@@ -67,7 +67,7 @@ Expected<std::unique_ptr<Built>> build(const std::vector<std::string>& rules, bo
     for (const SetBinding& s : sets) b->state.sets[s.definition.name] = s;
     assign_identities(b->state);
     const auto start = std::chrono::steady_clock::now();
-    auto prog = compile_private(b->state, "xfw_bench", CompileOptions{.group_rules = group, .min_group_run = min_run});
+    auto prog = compile_private(b->state, "xfw_bench", CompileOptions{.group_rules = group, .min_group_run = min_run, .classifier_trees = group});
     if (!prog) return prog.error();
     b->load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     b->counters = std::move(prog->counters);

@@ -49,6 +49,7 @@ Expected<xdp::Plan> plan_for_offload(const State& state, uint32_t counter_slots)
     inputs.offload = true;
     // Packed offload counters need a constant slot per rule: rules stay one step each.
     inputs.group_rules = false;
+    inputs.classifier_trees = false;
     return plan_ruleset(state.ruleset, inputs);
 }
 }  // namespace
@@ -86,6 +87,8 @@ Expected<xdp::GeneratedProgram> generate_grouped(const State& state, uint32_t co
     // Grouped rules count a slot found at run time, through the shared counting subprogram.
     inputs.group_rules = options.group_rules && mode == xdp::CounterMode::PerCpu;
     inputs.min_group_run = options.min_group_run;
+    inputs.classifier_trees = options.classifier_trees;
+    inputs.min_tree_run = options.min_tree_run;
     inputs.slot_of = [&](const Rule& r) { return state.slot_of_rule.at(r.id); };
     inputs.resolve_interface = resolve_interface_on_host;
     inputs.counter_slots = counter_slots;

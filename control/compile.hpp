@@ -24,6 +24,10 @@ struct CompileOptions {
     bool group_rules = true;
     // Shortest run grouped (0: kDefaultMinGroupRun); benchmarks vary it.
     size_t min_group_run = 0;
+    // Classification trees over runs of mixed-field rules (control/classifier_tree.hpp); off
+    // (with group_rules off) gives the plain linear program.
+    bool classifier_trees = true;
+    size_t min_tree_run = 0;  // 0: the measured default
 };
 
 // `state` must have identities assigned (every rule has a counter slot below `counter_slots`).

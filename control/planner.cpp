@@ -1,6 +1,7 @@
 // Planner: rules to tests, chains to a flat list of steps.
 #include "control/planner.hpp"
 
+#include "control/classifier_tree.hpp"
 #include "control/rule_groups.hpp"
 
 #include <net/if.h>
@@ -310,6 +311,11 @@ Expected<xdp::Plan> plan_ruleset(const Ruleset& ruleset, const PlanInputs& input
     f.plan.counter_slots = inputs.counter_slots;
     if (inputs.group_rules)
         group_rule_runs(f.plan, inputs.min_group_run ? inputs.min_group_run : kDefaultMinGroupRun, inputs.offload);
+    if (inputs.classifier_trees && !inputs.offload) {
+        TreeOptions tree_options;
+        if (inputs.min_tree_run) tree_options.min_run = inputs.min_tree_run;
+        build_classifier_trees(f.plan, tree_options);
+    }
     return std::move(f.plan);
 }
 

@@ -32,6 +32,11 @@ struct PlanInputs {
     // slot per rule (offload) or that cannot carry map contents (object files).
     bool group_rules = true;
     size_t min_group_run = 0;  // 0: the measured default (kDefaultMinGroupRun)
+    // Classification trees (control/classifier_tree.hpp) over runs of mixed-field rules left
+    // after grouping. Off for offload: the NFP runs no long jumps and holds few instructions,
+    // and a tree copies rules into several leaves.
+    bool classifier_trees = true;
+    size_t min_tree_run = 0;  // 0: the measured default (TreeOptions::min_run)
     // Offload targets: no LPM tries (sets of hash:net types are refused).
     bool offload = false;
 };

@@ -37,8 +37,16 @@ struct Program {
     std::string origin_of(uint32_t index) const;
 };
 
-// Drops instructions no path from the entry reaches (the verifier refuses them), e.g. rules
-// after an unconditional verdict, and re-targets jumps, relocations and spans.
+// A long unconditional jump (`gotol`, BPF_JMP32 | BPF_JA): its offset is in imm, 32 bits.
+inline bool is_long_jump(const Insn& insn) { return insn.code == (BPF_JMP32 | BPF_JA); }
+// Where the jump at `index` goes (16-bit offset, or imm for a long jump).
+inline int64_t jump_target(const Insn& insn, size_t index) {
+    return static_cast<int64_t>(index) + 1 + (is_long_jump(insn) ? insn.imm : insn.off);
+}
+
+// Drops no-op jumps (`ja +0`) and instructions no path from the entry reaches (the verifier
+// refuses them), e.g. rules after an unconditional verdict, and re-targets jumps, relocations
+// and spans.
 void remove_unreachable(Program& program);
 
 // Fails when a jump would no longer fit its 16-bit offset after the kernel inlines helper
@@ -59,6 +67,13 @@ public:
     // Conditional jumps: `op` is BPF_JEQ, BPF_JNE, BPF_JGT, ... ; 32-bit (BPF_JMP32) when `wide` is false.
     void jump_if_imm(uint8_t op, Reg reg, int32_t imm, Label target, bool wide = true);
     void jump_if_reg(uint8_t op, Reg dst, Reg src, Label target, bool wide = true);
+    // A conditional jump that may span more than 16 bits of offset: two instruction slots, the
+    // jump and a `ja +0` (a no-op the verifier removes). When the span does not fit,
+    // finish() rewrites the pair as the opposite condition over a long jump (`gotol`, 32-bit
+    // offset, kernel 6.4+). `op` must have an opposite (JEQ/JNE, JGT/JLE, JGE/JLT, signed ones).
+    void jump_if_imm_far(uint8_t op, Reg reg, int32_t imm, Label target, bool wide = true);
+    // An unconditional jump that finish() turns into `gotol` when 16 bits do not reach.
+    void jump_far(Label target);
 
     // bpf-to-bpf call of the subprogram starting at `target`.
     void call(Label target);
@@ -79,6 +94,7 @@ private:
         uint32_t insn_index;
         uint32_t label;
         bool is_call = false;  // the offset goes in imm (32 bits), not off
+        bool far = false;      // jump_if_imm_far: a jump and a no-op, relaxed by finish()
     };
     std::vector<Insn> insns_;
     std::vector<int64_t> label_pos_;  // -1 = unbound

@@ -48,6 +48,10 @@ inline constexpr int16_t kStackUse = 64;
 // [-96, -64): the key a TestLookup builds for its map lookup (at most 24 bytes used).
 inline constexpr int16_t kLookupKey = -96;
 
+// [-144, -96): the keys of a classification tree (xdp/classifier_keys.hpp), one u32 each,
+// written when a packet enters a tree.
+inline constexpr int16_t kTreeKeys = -144;
+
 inline constexpr uint8_t kL3None = 0;  // not IP, or an IP header too broken to use
 inline constexpr uint8_t kL3Ipv4 = 1;
 inline constexpr uint8_t kL3Ipv6 = 2;

@@ -164,8 +164,31 @@ inline constexpr uint32_t kSlotNonIp = 1;     // non-IP frames (ARP, LLDP...): p
 inline constexpr uint32_t kSlotPolicyInput = 2;
 inline constexpr uint32_t kFirstRuleSlot = 8;
 
+// ---- Classification trees: a run of steps reached through a compiled decision tree ----
+
+// A tree node branches on one key (xdp/classifier_keys.hpp): keys below `threshold` go to
+// `below`, the others to `at_or_above`. A child is a node index, or ~leaf index when negative.
+struct TreeNode {
+    uint8_t key = 0;  // TreeKey
+    uint32_t threshold = 0;
+    int32_t below = 0, at_or_above = 0;
+};
+
+// Steps [first_step, end_step) are not emitted one after another: the tree narrows, from the
+// packet's keys, which of them can match, and each leaf holds those steps in plan order (a
+// step may sit in several leaves). A leaf tries its steps as the linear code would — the first
+// whose tests pass decides, counts its own slot — and goes on at end_step when none does. Only
+// first_step may be the target of a jump, every step's on_miss is the next step and a Goto
+// goes to the next step (the planner picks runs like that).
+struct ClassifierTree {
+    uint32_t first_step = 0, end_step = 0;
+    std::vector<TreeNode> nodes;              // nodes[0] is the root (no nodes: leaf 0 alone)
+    std::vector<std::vector<uint32_t>> leaves;  // step indices, ascending
+};
+
 struct Plan {
     std::vector<Step> steps;      // execution starts at step 0
+    std::vector<ClassifierTree> trees;  // disjoint step ranges, ascending
     std::vector<PlanPolicy> policies;
     // Maps of TestLookup: a set's existing map, or a rule group's map created with its entries
     // for each program. Program map index 1 + i; policy maps come after them.

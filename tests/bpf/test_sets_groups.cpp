@@ -269,7 +269,7 @@ TEST_F(BpfGroups, TenThousandRuleBlocklistCompilesAndCountsEachRule) {
     EXPECT_EQ(c.run(tcp4(v4(0x0a000000u + 3).c_str(), "192.0.2.1", 1, 2).build()), XDP_PASS);
     EXPECT_EQ(c.policy_packets(), 1u);
     // The linear program of the same rules is beyond the verifier's limits.
-    Compiled linear = compile(rules, {}, CompileOptions{.group_rules = false});
+    Compiled linear = compile(rules, {}, CompileOptions{.group_rules = false, .classifier_trees = false});
     EXPECT_FALSE(linear.ok());
 }
 
@@ -300,7 +300,7 @@ TEST_F(BpfGroups, JumpTargetsInsideARunSplitIt) {
     rules.push_back("-j sub");
     for (int i = 0; i < 30; ++i) rules.push_back("-p tcp --dport " + std::to_string(2000 + i) + " -j ACCEPT");
     Compiled grouped = compile(rules, {}, {}, chains);
-    Compiled linear = compile(rules, {}, CompileOptions{.group_rules = false}, chains);
+    Compiled linear = compile(rules, {}, CompileOptions{.group_rules = false, .classifier_trees = false}, chains);
     ASSERT_TRUE(grouped.ok() && linear.ok()) << grouped.error << linear.error;
     EXPECT_EQ(planned_steps(grouped, true), 5u);  // group, jump, sub's rule, group, policy
     for (uint16_t port : {1000, 1029, 2000, 2029, 1500}) {
@@ -407,7 +407,7 @@ TEST_F(BpfGroups, DifferentialAgainstLinearProgram) {
         RandomRuleset rs = random_ruleset(rng, size);
         SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(rs.rules.size()) + " rules");
         Compiled grouped = compile(rs.rules, {}, {}, chains);
-        Compiled linear = compile(rs.rules, {}, CompileOptions{.group_rules = false}, chains);
+        Compiled linear = compile(rs.rules, {}, CompileOptions{.group_rules = false, .classifier_trees = false}, chains);
         ASSERT_TRUE(grouped.ok()) << grouped.error;
         ASSERT_TRUE(linear.ok()) << linear.error;
         grouped_rules += planned_steps(linear, false) - planned_steps(grouped, true);

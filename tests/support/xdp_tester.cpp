@@ -13,7 +13,7 @@
 
 namespace xfw::test {
 
-XdpTester XdpTester::from_restore(const std::string& text) {
+XdpTester XdpTester::from_restore(const std::string& text, const CompileOptions& options) {
     XdpTester t;
     auto rs = parse_restore(text, Ruleset::empty());
     if (!rs) {
@@ -23,7 +23,7 @@ XdpTester XdpTester::from_restore(const std::string& text) {
     }
     t.state_.ruleset = std::move(rs).value();
     assign_identities(t.state_);
-    auto prog = compile_private(t.state_, "xfw_test");
+    auto prog = compile_private(t.state_, "xfw_test", options);
     if (!prog) {
         t.error_ = prog.error().message;
         ADD_FAILURE() << t.error_;

@@ -2,6 +2,8 @@
 // (planner, code generator, verifier), with a private counter map, and runs frames through it.
 #pragma once
 
+#include "control/compile.hpp"
+
 #include "control/fd.hpp"
 #include "control/state_store.hpp"
 #include "xdp/maps.hpp"
@@ -18,7 +20,8 @@ class XdpTester {
 public:
     // Builds from iptables-restore text (a *filter table) and compiles it. Fails the calling
     // test (ADD_FAILURE) and returns an unusable tester when anything refuses.
-    static XdpTester from_restore(const std::string& text);
+    // `options`: the firewall's defaults, or e.g. the plain linear program.
+    static XdpTester from_restore(const std::string& text, const CompileOptions& options = {});
     // Shorthand: rules for INPUT given as specs ("-p tcp --dport 22 -j DROP"), policy ACCEPT.
     static XdpTester from_rules(const std::vector<std::string>& input_rules,
                                 const std::string& policy = "ACCEPT");

@@ -819,15 +819,21 @@ struct Lowerer {
             default: {
                 auto jop = jump_op(info.op, false);
                 if (!jop || !fits) return false;
-                Label yes = e.new_label();
-                e.emit(mov64_imm(R2, 1));
-                e.jump_if_imm(*jop, R0, imm, yes, w);
-                e.emit(mov64_imm(R2, 0));
-                e.bind(yes);
-                e.emit(mov64_reg(R0, R2));
+                comparison_value(*jop, w, imm);
                 return true;
             }
         }
+    }
+
+    // R0 = 1 if R0 `jop` (the constant `imm`, or R1 without one) holds, else 0.
+    void comparison_value(uint8_t jop, bool w, std::optional<int32_t> imm) {
+        Label yes = e.new_label();
+        e.emit(mov64_imm(R2, 1));
+        if (imm) e.jump_if_imm(jop, R0, *imm, yes, w);
+        else e.jump_if_reg(jop, R0, R1, yes, w);
+        e.emit(mov64_imm(R2, 0));
+        e.bind(yes);
+        e.emit(mov64_reg(R0, R2));
     }
 
     // R0 = R0 op R1.
@@ -871,13 +877,7 @@ struct Lowerer {
                 signed_divide(info.op == Op::RemS, w);
                 break;
             default: {
-                auto jop = jump_op(info.op, false);
-                Label yes = e.new_label();
-                e.emit(mov64_imm(R2, 1));
-                e.jump_if_reg(*jop, R0, R1, yes, w);
-                e.emit(mov64_imm(R2, 0));
-                e.bind(yes);
-                e.emit(mov64_reg(R0, R2));
+                comparison_value(*jump_op(info.op, false), w, std::nullopt);
                 break;
             }
         }

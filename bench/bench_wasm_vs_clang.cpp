@@ -231,10 +231,9 @@ void BM_PolicyPerFrame(benchmark::State& state) {
 }
 
 // Interleaved rounds over the whole mix: medians of each engine's mean ns/packet, the ratio of
-// those medians, and the median of the rounds' own ratios. Each round times both programs
-// back to back, so a round's ratio sees the same machine load on both sides: on a shared,
-// noisy machine it moves far less from one repetition to the next than the ratio of medians,
-// which compares rounds taken at different moments.
+// those medians, and the median of the rounds' own ratios (each round times both programs
+// back to back, so its ratio pairs measurements taken under the same machine load). On the
+// shared machine neither statistic was steadier in every run: both are reported.
 void BM_Ratio(benchmark::State& state) {
     if (!ready(state)) return;
     const auto all = frames();

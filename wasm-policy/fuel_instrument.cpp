@@ -1,6 +1,8 @@
 // Fuel instrumentation (see fuel_instrument.hpp).
 #include "wasm-policy/fuel_instrument.hpp"
 
+#include "wasm-policy/expression_children.hpp"
+
 #include <cstring>
 #include <vector>
 
@@ -94,9 +96,28 @@ bool is_import(BinaryenFunctionRef f) {
     return module && *module;
 }
 
+// Whether any defined function calls `target`.
+bool called_within(BinaryenModuleRef module, BinaryenFunctionRef target) {
+    const char* name = BinaryenFunctionGetName(target);
+    std::vector<BinaryenExpressionRef> pending;
+    for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(module); ++i) {
+        BinaryenFunctionRef f = BinaryenGetFunctionByIndex(module, i);
+        if (!is_import(f)) pending.push_back(BinaryenFunctionGetBody(f));
+    }
+    while (!pending.empty()) {
+        BinaryenExpressionRef x = pending.back();
+        pending.pop_back();
+        if (BinaryenExpressionGetId(x) == BinaryenCallId() && std::strcmp(BinaryenCallGetTarget(x), name) == 0)
+            return true;
+        for (BinaryenExpressionRef c : children_of(x)) pending.push_back(c);
+    }
+    return false;
+}
+
 }  // namespace
 
-void instrument_fuel(BinaryenModuleRef module) {
+bool instrument_fuel(BinaryenModuleRef module, BinaryenFunctionRef policy) {
+    const bool charge_policy_entry = called_within(module, policy);
     Instrumenter in{module};
     std::vector<BinaryenFunctionRef> defined;
     for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(module); ++i) {
@@ -108,8 +129,9 @@ void instrument_fuel(BinaryenModuleRef module) {
     BinaryenAddGlobal(module, kFuelGlobal, BinaryenTypeInt32(), true, in.constant(0));
     for (BinaryenFunctionRef f : defined) {
         BinaryenExpressionRef body = in.visit(BinaryenFunctionGetBody(f));
-        BinaryenFunctionSetBody(f, in.prefixed(in.charge(), body));
+        BinaryenFunctionSetBody(f, f == policy && !charge_policy_entry ? body : in.prefixed(in.charge(), body));
     }
+    return charge_policy_entry;
 }
 
 }  // namespace xfw::wasm

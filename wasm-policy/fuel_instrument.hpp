@@ -8,9 +8,10 @@
 //   charge = if (fuel == 0) fuel_exhausted(); fuel -= 1
 //   refund = fuel += 1   (the first entry into a loop is not a back-edge)
 //
-// `fuel` is a mutable i32 global the subprogram sets to (limit + 1) per packet: the policy
-// function's own entry from the host is not a call. fuel_exhausted is an import the lowering
-// turns into the `fuel` trap.
+// The policy function's own entry from the host is not a call: it is left uncharged unless the
+// module also calls the policy function itself, and then the subprogram starts the packet with
+// (limit + 1) instead of limit. `fuel` is a mutable i32 global; fuel_exhausted is an import the
+// lowering turns into the `fuel` trap.
 #pragma once
 
 #include <binaryen-c.h>
@@ -22,6 +23,7 @@ inline constexpr const char* kInternalModule = "xfw$internal";
 inline constexpr const char* kFuelExhaustedImport = "fuel_exhausted";
 inline constexpr const char* kFuelExhaustedFunction = "xfw$fuel_exhausted";
 
-void instrument_fuel(BinaryenModuleRef module);
+// Returns whether `policy`'s entry carries a charge (the module calls it too).
+bool instrument_fuel(BinaryenModuleRef module, BinaryenFunctionRef policy);
 
 }  // namespace xfw::wasm

@@ -13,6 +13,8 @@
 #include "wasm-policy/lowering.hpp"
 
 #include "wasm-policy/fuel_instrument.hpp"
+#include "wasm-policy/local_zeroing.hpp"
+#include "wasm-policy/module_usage.hpp"
 #include "xdp/insn.hpp"
 
 #include <linux/bpf.h>
@@ -39,6 +41,9 @@ constexpr const char* kCountStubOrigin = "wasm count stub";
 struct LoweringFailure {
     std::string message;
 };
+
+// A native frame on the stack outgrew kMaxStackFrameBytes: lower again with an instance.
+struct StackFrameFull {};
 
 enum class Op : uint8_t {
     Add, Sub, Mul, DivS, DivU, RemS, RemU, And, Or, Xor, Shl, ShrU, ShrS, Rotl, Rotr,
@@ -138,6 +143,9 @@ struct Lowerer {
     const ModuleFacts& facts;
     const PolicyOptions& options;
     const bool native;
+    const ModuleUsage& usage;
+    const FrameHome home;
+    const bool policy_entry_charged;
     Emitter e;
 
     // Layout.
@@ -145,8 +153,9 @@ struct Lowerer {
     uint32_t global_count = 0;
     uint32_t memory_offset = 0;
     uint32_t memory_max_bytes = 0;
-    uint32_t frame_offset = 0;  // native: of the frame in the instance
+    uint32_t frame_offset = 0;  // of the frame in the instance
     bool has_instance = true;
+    std::map<BinaryenFunctionRef, std::vector<bool>> zero_on_entry;  // locals_read_before_written
 
     // Frame slots (8 bytes each), allocated at compile time.
     uint32_t top = 0;
@@ -191,14 +200,17 @@ struct Lowerer {
         top += slots;
         if (top > max_slots) max_slots = top;
     }
-    Reg frame_reg() const { return native ? R9 : R10; }
+    Reg frame_reg() const { return has_instance ? R9 : R10; }
     int16_t slot_offset(uint32_t s) const {
-        const uint32_t limit = native ? kMaxFrameSlotsNative : (kMaxOffloadStackBytes - 16) / 8;
-        if (s >= limit) throw LoweringFailure{"the policy needs more than " + std::to_string(limit) +
-                                              " locals and temporaries in its deepest call chain " +
-                                              (native ? "" : "(the NFP stack is small) ") +
-                                              "; use fewer locals or shallower calls"};
-        return native ? static_cast<int16_t>(8 * s) : static_cast<int16_t>(-16 - 8 * static_cast<int32_t>(s));
+        const uint32_t limit = has_instance ? kMaxFrameSlotsNative : (kMaxStackFrameBytes - 16) / 8;
+        if (s >= limit) {
+            if (native && !has_instance) throw StackFrameFull{};
+            throw LoweringFailure{"the policy needs more than " + std::to_string(limit) +
+                                  " locals and temporaries in its deepest call chain " +
+                                  (native ? "" : "(the NFP stack is small) ") +
+                                  "; use fewer locals or shallower calls"};
+        }
+        return has_instance ? static_cast<int16_t>(8 * s) : static_cast<int16_t>(-16 - 8 * static_cast<int32_t>(s));
     }
     void store_slot(uint32_t s, Reg r) { e.emit(stx(BPF_DW, frame_reg(), r, slot_offset(s))); }
     void load_slot(Reg r, uint32_t s) { e.emit(ldx(BPF_DW, r, frame_reg(), slot_offset(s))); }
@@ -280,6 +292,23 @@ struct Lowerer {
                 return;
             }
         }
+        if (id == BinaryenBinaryId() && both_comparisons(c)) {
+            // i32.and / i32.or of two 0-or-1 values as branches: the right operand cannot trap
+            // or change anything, so not evaluating it when the left decides is unobservable.
+            const Op op = binary_table().at(BinaryenBinaryGetOp(c)).op;
+            BinaryenExpressionRef left = BinaryenBinaryGetLeft(c), right = BinaryenBinaryGetRight(c);
+            if (op == Op::And ? when_true : !when_true) {
+                // and: jump if both hold; or: jump if both fail.
+                Label decided = e.new_label();
+                eval_jump(left, decided, !when_true);
+                eval_jump(right, target, when_true);
+                e.bind(decided);
+            } else {
+                eval_jump(left, target, when_true);
+                eval_jump(right, target, when_true);
+            }
+            return;
+        }
         if (id == BinaryenUnaryId()) {
             const OpInfo info = unary_table().at(BinaryenUnaryGetOp(c));
             if (info.op == Op::Eqz) {
@@ -290,6 +319,23 @@ struct Lowerer {
         }
         eval(c);
         e.jump_if_imm(when_true ? BPF_JNE : BPF_JEQ, R0, 0, target, false);
+    }
+
+    // A comparison or eqz (a 0-or-1 value); `of_leaves`: of leaves only, so without effects or traps.
+    bool is_comparison(BinaryenExpressionRef x, bool of_leaves) const {
+        const BinaryenExpressionId id = BinaryenExpressionGetId(x);
+        if (id == BinaryenUnaryId())
+            return unary_table().at(BinaryenUnaryGetOp(x)).op == Op::Eqz &&
+                   (!of_leaves || is_leaf(BinaryenUnaryGetValue(x)));
+        if (id != BinaryenBinaryId()) return false;
+        return jump_op(binary_table().at(BinaryenBinaryGetOp(x)).op, false).has_value() &&
+               (!of_leaves || (is_leaf(BinaryenBinaryGetLeft(x)) && is_leaf(BinaryenBinaryGetRight(x))));
+    }
+    // i32.and or i32.or of two comparisons, the right one of leaves (it may go unevaluated).
+    bool both_comparisons(BinaryenExpressionRef x) const {
+        const OpInfo info = binary_table().at(BinaryenBinaryGetOp(x));
+        return !info.wide && (info.op == Op::And || info.op == Op::Or) &&
+               is_comparison(BinaryenBinaryGetLeft(x), false) && is_comparison(BinaryenBinaryGetRight(x), true);
     }
 
     Label find_scope(const char* name) {
@@ -420,11 +466,44 @@ struct Lowerer {
             --top;
         }
         Label fallback = find_scope(BinaryenSwitchGetDefaultName(x));
-        for (BinaryenIndex i = 0; i < BinaryenSwitchGetNumNames(x); ++i) {
-            Label target = find_scope(BinaryenSwitchGetNameAt(x, i));
-            if (target.id != fallback.id) e.jump_if_imm(BPF_JEQ, R1, static_cast<int32_t>(i), target, false);
+        const BinaryenIndex entries = BinaryenSwitchGetNumNames(x);
+        if (entries <= kMaxBranchTableTests) {
+            for (BinaryenIndex i = 0; i < entries; ++i) {
+                Label target = find_scope(BinaryenSwitchGetNameAt(x, i));
+                if (target.id != fallback.id) e.jump_if_imm(BPF_JEQ, R1, static_cast<int32_t>(i), target, false);
+            }
+            e.jump(fallback);
+            return;
         }
-        e.jump(fallback);
+        // Runs of equal targets, then everything from `entries` up (the index is unsigned) to
+        // the default: a binary search over the runs takes log2(runs) branches on any path,
+        // where one test per entry would exceed the verifier's branch budget for big tables.
+        std::vector<TableRun> runs;
+        for (BinaryenIndex i = 0; i < entries; ++i) {
+            Label target = find_scope(BinaryenSwitchGetNameAt(x, i));
+            if (runs.empty() || runs.back().target.id != target.id) runs.push_back({i, target});
+        }
+        if (runs.back().target.id != fallback.id) runs.push_back({entries, fallback});
+        branch_search(runs, 0, runs.size() - 1);
+    }
+
+    struct TableRun {
+        uint32_t first;  // lowest index of the run; it ends where the next begins
+        Label target;
+    };
+
+    // R1 (an unsigned i32) lies in the runs [lo, hi]: branch to the target of its run.
+    void branch_search(const std::vector<TableRun>& runs, size_t lo, size_t hi) {
+        if (lo == hi) {
+            e.jump(runs[lo].target);
+            return;
+        }
+        const size_t mid = lo + (hi - lo + 1) / 2;
+        Label upper = e.new_label();
+        e.jump_if_imm(BPF_JGE, R1, static_cast<int32_t>(runs[mid].first), upper, false);
+        branch_search(runs, lo, mid - 1);
+        e.bind(upper);
+        branch_search(runs, mid, hi);
     }
 
     void eval_select(BinaryenExpressionRef x) {
@@ -465,6 +544,10 @@ struct Lowerer {
             }
             auto host = host_import_of(target);
             if (!host) fail(where() + ": call to import $" + target_name + ", which is not part of the policy ABI");
+            if (is_packet_load(*host) && BinaryenExpressionGetId(BinaryenCallGetOperandAt(x, 0)) == BinaryenConstId()) {
+                packet_load_at(packet_load_width(*host), static_cast<uint32_t>(const_value(BinaryenCallGetOperandAt(x, 0))));
+                return;
+            }
             for (BinaryenIndex i = 0; i < BinaryenCallGetNumOperands(x); ++i) eval(BinaryenCallGetOperandAt(x, i));
             host_call(*host);
             return;
@@ -491,8 +574,13 @@ struct Lowerer {
         const uint32_t vars = BinaryenFunctionGetNumVars(function);
         top = base + params;
         reserve(vars);
+        // Slots keep what earlier packets and calls left: Wasm's zero is stored only for the
+        // locals some path reads before writing.
+        auto zero = zero_on_entry.find(function);
+        if (zero == zero_on_entry.end())
+            zero = zero_on_entry.emplace(function, locals_read_before_written(function)).first;
         for (uint32_t v = 0; v < vars; ++v)
-            e.emit(st_imm(BPF_DW, frame_reg(), slot_offset(base + params + v), 0));
+            if (zero->second[params + v]) e.emit(st_imm(BPF_DW, frame_reg(), slot_offset(base + params + v), 0));
         Label ret = e.new_label();
         activations.push_back({function, base, ret, scopes.size()});
         eval(BinaryenFunctionGetBody(function));
@@ -506,12 +594,25 @@ struct Lowerer {
         e.emit(ldx(BPF_W, R3, R6, offsetof(xdp_md, data_end)));
     }
 
+    static bool is_packet_load(HostImport host) {
+        return host == HostImport::LoadU8 || host == HostImport::LoadU16 || host == HostImport::LoadU32 ||
+               host == HostImport::LoadU64;
+    }
+    static int packet_load_width(HostImport host) {
+        switch (host) {
+            case HostImport::LoadU8: return 1;
+            case HostImport::LoadU16: return 2;
+            case HostImport::LoadU32: return 4;
+            default: return 8;
+        }
+    }
+
     void host_call(HostImport host) {
         switch (host) {
-            case HostImport::LoadU8: packet_load(1); break;
-            case HostImport::LoadU16: packet_load(2); break;
-            case HostImport::LoadU32: packet_load(4); break;
-            case HostImport::LoadU64: packet_load(8); break;
+            case HostImport::LoadU8:
+            case HostImport::LoadU16:
+            case HostImport::LoadU32:
+            case HostImport::LoadU64: packet_load(packet_load_width(host)); break;
             case HostImport::PktLen:
                 data_pointers();
                 e.emit(mov64_reg(R0, R3));
@@ -538,9 +639,24 @@ struct Lowerer {
         }
     }
 
+    // R0 = the big-endian `bytes`-wide value at the constant packet offset `off`, or the packet
+    // trap: the offset goes into the instructions, and one comparison with the end does.
+    void packet_load_at(int bytes, uint32_t off) {
+        if (off > 0x7fffu - static_cast<uint32_t>(bytes)) {  // beyond a 16-bit instruction offset
+            load_const(R0, off, false);
+            packet_load(bytes);
+            return;
+        }
+        data_pointers();
+        e.emit(mov64_reg(R4, R2));
+        e.emit(alu64_imm(BPF_ADD, R4, static_cast<int32_t>(off) + bytes));
+        e.jump_if_reg(BPF_JGT, R4, R3, trap(kTrapPacket));
+        e.emit(ldx(size_code(static_cast<uint32_t>(bytes)), R0, R2, static_cast<int16_t>(off)));
+        if (bytes > 1) e.emit(to_be(R0, bytes * 8));
+    }
+
     // R0 = the big-endian `bytes`-wide value at packet offset R0 (u32), or the packet trap.
     void packet_load(int bytes) {
-        static const uint8_t kSize[9] = {0, BPF_B, BPF_H, 0, BPF_W, 0, 0, 0, BPF_DW};
         data_pointers();
         // Frames are shorter than 64 KiB, so a larger offset is out of range anyway; the bound
         // also lets the verifier accept the variable offset.
@@ -549,7 +665,7 @@ struct Lowerer {
         e.emit(mov64_reg(R4, R2));
         e.emit(alu64_imm(BPF_ADD, R4, bytes));
         e.jump_if_reg(BPF_JGT, R4, R3, trap(kTrapPacket));
-        e.emit(ldx(kSize[bytes], R0, R2, 0));
+        e.emit(ldx(size_code(static_cast<uint32_t>(bytes)), R0, R2, 0));
         if (bytes > 1) e.emit(to_be(R0, bytes * 8));
     }
 
@@ -653,8 +769,71 @@ struct Lowerer {
             fail(where() + ": " + binary_op_name(BinaryenBinaryGetOp(x)) +
                  ": the offload target divides only by constants (the NFP has no division by a run-time "
                  "value); divide by a constant or use the native target");
-        eval_pair(BinaryenBinaryGetLeft(x), BinaryenBinaryGetRight(x));
+        BinaryenExpressionRef right = BinaryenBinaryGetRight(x);
+        if (BinaryenExpressionGetId(right) == BinaryenConstId()) {
+            eval(BinaryenBinaryGetLeft(x));
+            if (binary_with_constant(info, const_value(right))) return;
+            load_const(R1, const_value(right), info.wide);
+        } else {
+            eval_pair(BinaryenBinaryGetLeft(x), right);
+        }
         binary(info);
+    }
+
+    // R0 = R0 op v with the constant in the instruction, when one instruction (or a fixed
+    // sequence without R1) does it; false leaves R0 as it is. A 64-bit operation sign-extends
+    // its 32-bit immediate, so only constants in the int32 range qualify there.
+    bool binary_with_constant(OpInfo info, int64_t v) {
+        const bool w = info.wide;
+        const int bits = w ? 64 : 32;
+        const bool fits = !w || (v >= INT32_MIN && v <= INT32_MAX);
+        const int32_t imm = static_cast<int32_t>(v);  // i32 constants are zero-extended: the low word
+        switch (info.op) {
+            case Op::Add: case Op::Sub: case Op::Mul: case Op::And: case Op::Or: case Op::Xor: {
+                if (!fits) return false;
+                static const std::map<Op, uint8_t> code = {{Op::Add, BPF_ADD}, {Op::Sub, BPF_SUB}, {Op::Mul, BPF_MUL},
+                                                           {Op::And, BPF_AND}, {Op::Or, BPF_OR}, {Op::Xor, BPF_XOR}};
+                alu_imm(code.at(info.op), w, R0, imm);
+                return true;
+            }
+            case Op::Shl: case Op::ShrU: case Op::ShrS: {
+                const int32_t count = static_cast<int32_t>(v & (bits - 1));  // Wasm: modulo the width
+                if (count) alu_imm(info.op == Op::Shl ? BPF_LSH : info.op == Op::ShrU ? BPF_RSH : BPF_ARSH, w, R0, count);
+                return true;
+            }
+            case Op::Rotl: case Op::Rotr: {
+                const int32_t count = static_cast<int32_t>(v & (bits - 1));
+                if (!count) return true;
+                mov(w, R2, R0);
+                alu_imm(info.op == Op::Rotl ? BPF_LSH : BPF_RSH, w, R0, count);
+                alu_imm(info.op == Op::Rotl ? BPF_RSH : BPF_LSH, w, R2, bits - count);
+                alu(BPF_OR, w, R0, R2);
+                return true;
+            }
+            case Op::DivU: case Op::RemU:
+                // A constant divisor cannot be 0: no trap test. Offload keeps its own sequence
+                // (the NFP has no BPF_MOD); a 64-bit divisor must be positive as an int32.
+                if (!native || v == 0 || (w && (v < 1 || v > INT32_MAX))) return false;
+                alu_imm(info.op == Op::DivU ? BPF_DIV : BPF_MOD, w, R0, imm);
+                return true;
+            default: {
+                auto jop = jump_op(info.op, false);
+                if (!jop || !fits) return false;
+                comparison_value(*jop, w, imm);
+                return true;
+            }
+        }
+    }
+
+    // R0 = 1 if R0 `jop` (the constant `imm`, or R1 without one) holds, else 0.
+    void comparison_value(uint8_t jop, bool w, std::optional<int32_t> imm) {
+        Label yes = e.new_label();
+        e.emit(mov64_imm(R2, 1));
+        if (imm) e.jump_if_imm(jop, R0, *imm, yes, w);
+        else e.jump_if_reg(jop, R0, R1, yes, w);
+        e.emit(mov64_imm(R2, 0));
+        e.bind(yes);
+        e.emit(mov64_reg(R0, R2));
     }
 
     // R0 = R0 op R1.
@@ -698,13 +877,7 @@ struct Lowerer {
                 signed_divide(info.op == Op::RemS, w);
                 break;
             default: {
-                auto jop = jump_op(info.op, false);
-                Label yes = e.new_label();
-                e.emit(mov64_imm(R2, 1));
-                e.jump_if_reg(*jop, R0, R1, yes, w);
-                e.emit(mov64_imm(R2, 0));
-                e.bind(yes);
-                e.emit(mov64_reg(R0, R2));
+                comparison_value(*jump_op(info.op, false), w, std::nullopt);
                 break;
             }
         }
@@ -826,20 +999,20 @@ struct Lowerer {
 
     // ---- the subprogram ----
     void layout() {
-        has_instance = native;
+        has_instance = home != FrameHome::Stack;
         int16_t offset = instance::kGlobals;
         for (BinaryenIndex i = 0; i < BinaryenGetNumGlobals(m); ++i) {
             BinaryenGlobalRef g = BinaryenGetGlobalByIndex(m, i);
             GlobalSlot slot{BinaryenGlobalGetType(g), BinaryenGlobalIsMutable(g),
                             const_value(BinaryenGlobalGetInitExpr(g)), 0};
             const std::string name = BinaryenGlobalGetName(g);
-            if (!native && name == kFuelGlobal) {
+            if (!has_instance && name == kFuelGlobal) {
                 slot.in_frame = true;
                 slot.offset = slot_offset(push_slot());
             } else if (!native && slot.is_mutable) {
                 fail("global $" + name + ": mutable globals are not supported on the offload target (the NFP "
                      "cannot store into map values); use the native target");
-            } else if (native) {
+            } else if (has_instance) {
                 slot.offset = offset;
                 offset = static_cast<int16_t>(offset + 8);
                 if (name != kFuelGlobal) ++global_count;
@@ -850,11 +1023,16 @@ struct Lowerer {
             fail("memory: linear memory is not supported on the offload target (NFP map values hold at most "
                  "64 bytes and take no plain stores); use the native target");
         memory_offset = static_cast<uint32_t>(offset);
-        memory_max_bytes = facts.memory_max_pages * 65536u;
+        // Memory no reachable instruction touches takes no room (its data is unobservable).
+        memory_max_bytes = usage.memory ? facts.memory_max_pages * 65536u : 0;
         frame_offset = memory_offset + memory_max_bytes;
     }
 
     void initialise_instance() {
+        // A new map value is all zeros: without memory, zero-initialised globals need nothing.
+        bool all_zero = !usage.memory;
+        for (const auto& [name, g] : globals) all_zero &= g.in_frame || !g.is_mutable || g.initial == 0;
+        if (all_zero) return;
         Label ready = e.new_label();
         e.emit(ldx(BPF_W, R1, R7, instance::kInitialised));
         e.jump_if_imm(BPF_JNE, R1, 0, ready);
@@ -865,7 +1043,7 @@ struct Lowerer {
             e.emit(stx(BPF_DW, R7, R1, g.offset));
         }
         // Data segments, as the memory image they make (later segments overwrite earlier ones).
-        if (facts.has_memory) {
+        if (usage.memory) {
             std::vector<uint8_t> image(static_cast<size_t>(facts.memory_initial_pages) * 65536u, 0);
             for (uint32_t i = 0; i < BinaryenGetNumMemorySegments(m); ++i) {
                 const size_t length = BinaryenGetMemorySegmentByteLength(m, i);
@@ -918,7 +1096,9 @@ struct Lowerer {
         e.set_origin(std::string("wasm $") + BinaryenFunctionGetName(policy));
         e.emit(mov64_reg(R6, R1));
         if (has_instance) {
-            if (native) {
+            // A per-CPU array's lookup is inlined by the kernel to this CPU's value; a value too
+            // big for one (linear memory) is the CPU's entry of a plain array.
+            if (home == FrameHome::CpuIndexedValue) {
                 e.emit(call_helper(BPF_FUNC_get_smp_processor_id));
                 e.emit(stx(BPF_W, R10, R0, -8));
             } else {
@@ -930,21 +1110,21 @@ struct Lowerer {
             e.emit(call_helper(BPF_FUNC_map_lookup_elem));
             e.jump_if_imm(BPF_JEQ, R0, 0, no_instance);
             e.emit(mov64_reg(R7, R0));
-            if (facts.has_memory) {
+            if (usage.memory) {
                 e.emit(mov64_reg(R8, R7));
                 e.emit(alu64_imm(BPF_ADD, R8, static_cast<int32_t>(memory_offset)));
             }
-            if (native) {
-                e.emit(mov64_reg(R9, R7));
-                e.emit(alu64_imm(BPF_ADD, R9, static_cast<int32_t>(frame_offset)));
-            }
+            e.emit(mov64_reg(R9, R7));
+            e.emit(alu64_imm(BPF_ADD, R9, static_cast<int32_t>(frame_offset)));
             initialise_instance();
         }
-        // Fuel for this packet; the policy function's own entry charge is not a call.
+        // Fuel for this packet (none when nothing charges it any more); a charge on the policy
+        // function's own entry (see instrument_fuel) is not a call.
         auto fuel = globals.find(kFuelGlobal);
-        if (fuel != globals.end()) {
+        if (fuel != globals.end() && usage.fuel_read) {
             const GlobalSlot& g = fuel->second;
-            e.emit(st_imm(BPF_DW, g.in_frame ? R10 : R7, g.offset, static_cast<int32_t>(options.fuel + 1)));
+            e.emit(st_imm(BPF_DW, g.in_frame ? R10 : R7, g.offset,
+                          static_cast<int32_t>(options.fuel + (policy_entry_charged ? 1 : 0))));
         }
         enter(policy, top, 0);
         e.emit(mov32_reg(R0, R0));
@@ -977,23 +1157,8 @@ uint32_t longest_branch_path(const std::vector<Insn>& insns) {
     return n ? from[0] : 0;
 }
 
-}  // namespace
-
-Expected<LoweredPolicy> lower_policy(BinaryenModuleRef module, const ModuleFacts& facts,
-                                     const PolicyOptions& options, const std::string& map_name) {
-    BinaryenFunctionRef policy = nullptr;
-    for (BinaryenIndex i = 0; i < BinaryenGetNumExports(module); ++i) {
-        BinaryenExportRef ex = BinaryenGetExportByIndex(module, i);
-        if (BinaryenExportGetKind(ex) == BinaryenExternalFunction() && options.function == BinaryenExportGetName(ex))
-            policy = BinaryenGetFunction(module, BinaryenExportGetValue(ex));
-    }
-    if (!policy) return bad_input("the module exports no function \"" + options.function + "\"");
-    Lowerer lowerer{module, facts, options, options.target == Target::Native, {}};
-    try {
-        lowerer.run(policy);
-    } catch (const LoweringFailure& failure) {
-        return bad_input(failure.message);
-    }
+// The finished subprogram, checked against the limits, with its instance map (if any).
+Expected<LoweredPolicy> finish_lowering(Lowerer& lowerer, const std::string& map_name, uint32_t value_size) {
     auto program = lowerer.e.finish();
     if (!program) return program.error();
     LoweredPolicy out;
@@ -1014,18 +1179,58 @@ Expected<LoweredPolicy> lower_policy(BinaryenModuleRef module, const ModuleFacts
                          "); simplify the policy");
     out.globals = lowerer.global_count;
     out.memory_bytes = lowerer.memory_max_bytes;
+    out.home = lowerer.home;
     if (lowerer.has_instance) {
         xdp::MapSpec spec;
         spec.name = map_name;
-        spec.type = BPF_MAP_TYPE_ARRAY;
+        spec.type = lowerer.home == FrameHome::PerCpuValue ? BPF_MAP_TYPE_PERCPU_ARRAY : BPF_MAP_TYPE_ARRAY;
         spec.key_size = 4;
-        spec.value_size = lowerer.native ? lowerer.frame_offset + 8 * std::max(lowerer.max_slots, 1u)
-                                         : static_cast<uint32_t>(instance::kGlobals);
-        spec.max_entries = 1;  // per CPU: set by the caller (libbpf_num_possible_cpus at load)
+        spec.value_size = value_size;
+        spec.max_entries = 1;  // CpuIndexedValue: one per CPU, set by the caller (libbpf_num_possible_cpus)
         out.maps.push_back(spec);
     }
-    out.stack_bytes = lowerer.native ? 8 : 16 + 8 * lowerer.max_slots;
+    out.stack_bytes = lowerer.has_instance ? 8 : 16 + 8 * lowerer.max_slots;
     return out;
+}
+
+// The cheapest home the policy allows; a later one is the fallback when a frame does not fit.
+FrameHome preferred_home(const ModuleUsage& usage, bool native) {
+    if (!native) return FrameHome::Stack;
+    if (usage.memory) return FrameHome::CpuIndexedValue;
+    bool stateful_globals = false;
+    for (const std::string& g : usage.globals_set) stateful_globals |= g != kFuelGlobal;
+    // Loops need their frame in map memory (see the file comment), as state does.
+    if (usage.loops || stateful_globals) return FrameHome::PerCpuValue;
+    return FrameHome::Stack;
+}
+
+}  // namespace
+
+Expected<LoweredPolicy> lower_policy(BinaryenModuleRef module, const ModuleFacts& facts,
+                                     const PolicyOptions& options, const std::string& map_name,
+                                     bool policy_entry_charged) {
+    BinaryenFunctionRef policy = facts.policy;
+    if (!policy) return bad_input("the module exports no function \"" + options.function + "\"");
+    const bool native = options.target == Target::Native;
+    const ModuleUsage usage = scan_usage(module, policy);
+    FrameHome home = preferred_home(usage, native);
+    for (;;) {
+        Lowerer lowerer{module, facts, options, native, usage, home, policy_entry_charged, {}};
+        try {
+            lowerer.run(policy);
+        } catch (const LoweringFailure& failure) {
+            return bad_input(failure.message);
+        } catch (const StackFrameFull&) {
+            home = FrameHome::PerCpuValue;
+            continue;
+        }
+        const uint32_t value_size = lowerer.frame_offset + 8 * std::max(lowerer.max_slots, 1u);
+        if (home == FrameHome::PerCpuValue && value_size > kMaxPerCpuValueBytes) {
+            home = FrameHome::CpuIndexedValue;
+            continue;
+        }
+        return finish_lowering(lowerer, map_name, value_size);
+    }
 }
 
 }  // namespace xfw::wasm

@@ -39,7 +39,17 @@ inline constexpr uint32_t kMaxPolicyInstructions = 200000;  // eBPF instructions
 inline constexpr uint32_t kMaxPolicyBranchesPerPath = 4000; // of the verifier's 8192 per path
 inline constexpr uint32_t kMaxDataBytes = 65536;            // non-zero bytes of data segments
 inline constexpr uint32_t kMaxFrameSlotsNative = 4095;      // 8-byte locals/temporaries (16-bit offsets)
-inline constexpr uint32_t kMaxOffloadStackBytes = 256;      // NFP: 512 B shared with the main program
+inline constexpr uint32_t kMaxStackFrameBytes = 256;        // a frame on the stack: 512 B shared with the main program
+inline constexpr uint32_t kMaxPerCpuValueBytes = 32768;     // the kernel's cap on a per-CPU map value
+inline constexpr uint32_t kMaxBranchTableTests = 8;         // br_table targets tested one by one below this
+
+// Where a policy keeps its frame (locals and temporaries), its fuel and its state; the cheapest
+// one the policy allows is chosen (docs/wasm-compiler.md, "Instance or stack").
+enum class FrameHome : uint8_t {
+    Stack,          // no state between packets, no loops: no instance at all (and always offload)
+    PerCpuValue,    // no linear memory: this CPU's value of a one-entry per-CPU array
+    CpuIndexedValue // linear memory (too big for a per-CPU value): entry smp_processor_id()
+};
 
 // A self-contained subprogram: jumps resolved, map references by the policy's own map index,
 // and calls to the counting subprogram (PolicyEmitContext::count_subprogram) as pseudo calls
@@ -52,10 +62,13 @@ struct LoweredPolicy {
     uint32_t stack_bytes = 0;
     uint32_t globals = 0;
     uint32_t memory_bytes = 0;
+    FrameHome home = FrameHome::Stack;
 };
 
-// `bucket_count` buckets are declared; the instance map is named `map_name`.
+
+// The instance map is named `map_name`; `policy_entry_charged` is instrument_fuel's answer.
 Expected<LoweredPolicy> lower_policy(BinaryenModuleRef module, const ModuleFacts& facts,
-                                     const PolicyOptions& options, const std::string& map_name);
+                                     const PolicyOptions& options, const std::string& map_name,
+                                     bool policy_entry_charged);
 
 }  // namespace xfw::wasm

@@ -424,6 +424,7 @@ Expected<ModuleFacts> check_module(BinaryenModuleRef module, const ModuleScan& s
                          type_name(BinaryenFunctionGetResults(policy)) + ")");
     if (is_import(policy))
         return bad_input("exported function \"" + options.function + "\" is an import, not policy code");
+    facts.policy = policy;
 
     // Every defined function: integer types only, supported instructions only.
     for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(module); ++i) {

@@ -30,6 +30,7 @@ struct ModuleFacts {
     bool has_memory = false;
     uint32_t memory_initial_pages = 0;
     uint32_t memory_max_pages = 0;
+    BinaryenFunctionRef policy = nullptr;  // the exported policy function
 };
 
 // Checks everything above on the module as read; fills the facts the lowering needs.

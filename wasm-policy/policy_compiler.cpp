@@ -92,11 +92,11 @@ Expected<CompiledPolicy> compile_policy(std::span<const uint8_t> bytes, const Po
         return with_source(bad_input("function \"" + options.function + "\" or a function it calls has a loop: "
                                      "loops are not supported on the offload target (the NFP has no may_goto "
                                      "to bound them); unroll the loop or use the native target"));
-    instrument_fuel(module->get());
+    const bool policy_entry_charged = instrument_fuel(module->get(), facts->policy);
     optimise(module->get());
-    auto lowered = lower_policy(module->get(), *facts, options, options.instance_map_name);
+    auto lowered = lower_policy(module->get(), *facts, options, options.instance_map_name, policy_entry_charged);
     if (!lowered) return with_source(lowered.error());
-    if (!lowered->maps.empty() && options.target == Target::Native) {
+    if (lowered->home == FrameHome::CpuIndexedValue) {
         const int cpus = libbpf_num_possible_cpus();
         if (cpus <= 0) return runtime_error("cannot count the possible CPUs (/sys/devices/system/cpu/possible)");
         lowered->maps[0].max_entries = static_cast<uint32_t>(cpus);

@@ -143,6 +143,82 @@ TEST_F(WasmDifferentialTest, EveryExampleAgreesWithNode) {
     }
 }
 
+// A br_table far beyond what one test per entry lets the verifier follow (about 4000): runs of
+// equal targets of seeded lengths, the default among the entries too, so the lowering's binary
+// search has many runs to split. The frames put every run boundary, both ends of the table, the
+// first indices past it and "negative" indices (unsigned in Wasm, so the default) at offset 0.
+struct BranchTable {
+    std::string wat;
+    std::vector<uint32_t> run_starts;
+    uint32_t entries = 0;
+};
+
+BranchTable big_branch_table(uint32_t entries, uint32_t max_run, uint64_t seed) {
+    BranchTable t;
+    t.entries = entries;
+    const char* targets[] = {"$t0", "$t1", "$t2", "$t3", "$d"};
+    std::string table;
+    uint64_t state = seed;
+    auto next = [&]() {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<uint32_t>(state >> 33);
+    };
+    uint32_t previous = 5;
+    for (uint32_t i = 0; i < entries;) {
+        uint32_t target = next() % 5;
+        if (target == previous) target = (target + 1) % 5;
+        previous = target;
+        t.run_starts.push_back(i);
+        for (uint32_t n = 1 + next() % max_run; n > 0 && i < entries; --n, ++i) table += std::string(targets[target]) + " ";
+    }
+    t.wat = R"((module
+      (import "xfw" "load_u32" (func $u32 (param i32) (result i32)))
+      (func (export "filter") (result i32)
+        (block $d (block $t3 (block $t2 (block $t1 (block $t0
+          (br_table )" + table + R"($d (call $u32 (i32.const 0))))
+          (return (i32.const 100)))
+          (return (i32.const 101)))
+          (return (i32.const 102)))
+          (return (i32.const 103)))
+        (i32.const 999))))";
+    return t;
+}
+
+Frame index_frame(uint32_t index) {
+    Frame f(64, 0);
+    for (int i = 0; i < 4; ++i) f[static_cast<size_t>(i)] = static_cast<uint8_t>(index >> (24 - 8 * i));
+    return f;
+}
+
+TEST_F(WasmDifferentialTest, LargeBranchTablesAgreeWithNode) {
+    for (const auto& [entries, max_run] : {std::pair<uint32_t, uint32_t>{6000, 12}, {5000, 1}, {20000, 400}}) {
+        SCOPED_TRACE(std::to_string(entries) + " entries, runs up to " + std::to_string(max_run));
+        const BranchTable t = big_branch_table(entries, max_run, entries);
+        auto module = wat_to_wasm(t.wat);
+        ASSERT_TRUE(module.ok()) << module.error().message;
+        std::vector<Frame> frames;
+        for (uint32_t start : t.run_starts) {
+            frames.push_back(index_frame(start));
+            if (start > 0) frames.push_back(index_frame(start - 1));
+        }
+        for (uint32_t index : {entries - 1, entries, entries + 1, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu})
+            frames.push_back(index_frame(index));
+        auto xfw = run_wasm_policy(*module, {}, frames);
+        ASSERT_TRUE(xfw.ok()) << xfw.error().message;
+        auto node = run_oracle(*module, {}, frames);
+        ASSERT_TRUE(node.ok()) << node.error().message;
+        const std::string diff = compare(*xfw, *node, frames);
+        EXPECT_TRUE(diff.empty()) << diff;
+        // The table really spreads over every target, and past its end everything is the default.
+        std::set<uint32_t> seen;
+        for (const PolicyRun& r : xfw->runs)
+            if (!r.trapped) seen.insert(r.result);
+        EXPECT_EQ(seen, (std::set<uint32_t>{100, 101, 102, 103, 999}));
+        for (size_t i = frames.size() - 6; i < frames.size(); ++i)
+            EXPECT_EQ(xfw->runs[i].result, 999u) << "index past the table, frame " << i;
+    }
+}
+
 struct SeedRange {
     uint64_t first = 1;
     uint64_t count = 320;

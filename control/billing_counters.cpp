@@ -7,7 +7,46 @@
 
 namespace xfw {
 
+namespace {
+
+std::string policy_owner(uint64_t rule_id, size_t policy_index) {
+    std::string owner = std::to_string(rule_id);
+    if (policy_index > 0) owner += "/" + std::to_string(policy_index + 1);
+    return owner;
+}
+
+}  // namespace
+
 std::string rule_counter_identity(uint64_t rule_id) { return "rule:" + std::to_string(rule_id); }
+
+std::string trap_counter_identity(uint64_t rule_id, size_t policy_index) {
+    return "trap:" + policy_owner(rule_id, policy_index);
+}
+
+std::string bucket_counter_identity(uint64_t rule_id, size_t policy_index, const std::string& bucket) {
+    return "bucket:" + policy_owner(rule_id, policy_index) + ":" + bucket;
+}
+
+std::string retired_counter_identity(const RetiredRule& r) {
+    return r.counter.empty() ? rule_counter_identity(r.id) : r.counter;
+}
+
+std::vector<PolicyCounter> rule_policy_counters(const State& state, const Rule& rule, const std::string& spec) {
+    std::vector<PolicyCounter> out;
+    const auto slots = state.policy_slots.find(rule.id);
+    if (slots == state.policy_slots.end()) return out;
+    for (size_t k = 0; k < slots->second.size(); ++k) {
+        const PolicySlots& ps = slots->second[k];
+        const std::string policy = "policy " + std::to_string(k + 1);
+        out.push_back({trap_counter_identity(rule.id, k), "", policy + " traps: " + spec, ps.trap});
+        for (uint32_t b = 0; b < ps.bucket_count; ++b) {
+            const std::string name = ps.bucket_name(b);
+            out.push_back({bucket_counter_identity(rule.id, k, name), name, policy + " bucket " + name + ": " + spec,
+                           ps.bucket_base + b});
+        }
+    }
+    return out;
+}
 
 std::vector<BillableCounter> billable_counters(const Firewall& fw) {
     const State& state = fw.state();
@@ -24,7 +63,11 @@ std::vector<BillableCounter> billable_counters(const Firewall& fw) {
             b.description = format_rule_spec(r);
             b.generation = generation;
             if (counts) b.value = counts->raw;
+            std::vector<PolicyCounter> policy = rule_policy_counters(state, r, b.description);
             out.push_back(std::move(b));
+            for (PolicyCounter& p : policy)
+                out.push_back({std::move(p.identity), std::move(p.account), c.name, std::move(p.description),
+                               generation, fw.slot_counters(p.slot).raw});
         }
     auto fixed = [&](const char* identity, const char* chain, const char* description, uint32_t slot) {
         BillableCounter b;
@@ -40,7 +83,7 @@ std::vector<BillableCounter> billable_counters(const Firewall& fw) {
     fixed("non_ip", "", "non-IP frames", xdp::kSlotNonIp);
     for (const RetiredRule& r : state.retired) {
         BillableCounter b;
-        b.identity = rule_counter_identity(r.id);
+        b.identity = retired_counter_identity(r);
         b.account = r.account;
         b.chain = r.chain;
         b.description = r.spec;

@@ -230,11 +230,12 @@ Expected<std::vector<xdp::CounterValue>> Firewall::read_map(int map_fd, const St
 Status Firewall::commit(Ruleset next) {
     State candidate = state_;
     candidate.ruleset = std::move(next);
-    std::vector<RetiredRule> gone = removed_rules(state_, candidate.ruleset, static_cast<int64_t>(std::time(nullptr)));
-    std::vector<uint32_t> fresh = assign_identities(candidate);
     // Policies: a copy of each new module goes to the state directory, and every policy gets
     // counter slots for its trap counter and buckets (compiling it tells how many).
     XFW_TRY(store_new_policies(paths_.state_dir, candidate.ruleset));
+    renew_rules_with_new_buckets(state_, candidate.ruleset);
+    std::vector<RetiredRule> gone = removed_rules(state_, candidate.ruleset, static_cast<int64_t>(std::time(nullptr)));
+    std::vector<uint32_t> fresh = assign_identities(candidate);
     XFW_TRY(assign_all_policy_slots(candidate));
     if (candidate.next_slot > kCounterMapSlots)
         return bad_input("too many rules: xfw holds at most " +

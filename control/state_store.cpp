@@ -127,6 +127,7 @@ Expected<State> load_state(const std::string& state_dir) {
         for (const json& r : j.value("retired", json::array())) {
             RetiredRule rr;
             rr.id = r.at("id").get<uint64_t>();
+            rr.counter = r.value("counter", std::string());
             rr.account = r.at("account").get<std::string>();
             rr.chain = r.at("chain").get<std::string>();
             rr.spec = r.at("spec").get<std::string>();
@@ -188,6 +189,7 @@ Status save_state(const std::string& state_dir, const State& state) {
         json rr{{"id", r.id}, {"account", r.account}, {"chain", r.chain}, {"spec", r.spec},
                 {"retired_at", r.retired_at}, {"generation", r.generation},
                 {"packets", r.final.packets}, {"bytes", r.final.bytes}};
+        if (!r.counter.empty()) rr["counter"] = r.counter;
         if (r.slot) rr["slot"] = *r.slot;
         j["retired"].push_back(std::move(rr));
     }
@@ -238,13 +240,21 @@ void drop_stale_policy_slots(State& state) {
     std::map<uint64_t, size_t> policy_count;
     for (const Chain& c : state.ruleset.chains)
         for (const Rule& r : c.rules) policy_count[r.id] = r.policies().size();
+    auto release = [&](const PolicySlots& ps) {
+        for (uint32_t slot = ps.trap; slot < ps.bucket_base + ps.bucket_count; ++slot) {
+            state.zero_baseline.erase(slot);
+            state.free_slots.push_back(slot);
+        }
+    };
     for (auto it = state.policy_slots.begin(); it != state.policy_slots.end();) {
         auto live = policy_count.find(it->first);
-        if (live == policy_count.end() || live->second == 0) {
+        const size_t keep = live == policy_count.end() ? 0 : live->second;
+        for (size_t k = keep; k < it->second.size(); ++k) release(it->second[k]);
+        if (keep == 0) {
             it = state.policy_slots.erase(it);
             continue;
         }
-        if (it->second.size() > live->second) it->second.resize(live->second);
+        if (it->second.size() > keep) it->second.resize(keep);
         ++it;
     }
 }

@@ -27,12 +27,16 @@ struct Attachment {
     AttachMode mode = AttachMode::Native;
 };
 
-// A rule that was removed (-D, -R, -F, -X, restore without it): its final counts, kept until
+// A counter of a rule that was removed (-D, -R, -F, -X, restore without it): the rule's own
+// counter, or a trap counter or bucket of its Wasm policies. Its final counts are kept until
 // `xfw billing snapshot` has billed them. While `slot` is set the counter slot is not yet
 // reused and `final` is refreshed from it (packets still in flight in the replaced program
 // when it was swapped out); reusing the slot fixes `final` for good.
 struct RetiredRule {
-    uint64_t id = 0;
+    uint64_t id = 0;                    // the rule's identity
+    // The counter's billing identity (billing_counters.hpp); "" is the rule's own counter
+    // ("rule:<id>"), as in state written before policy counters were retired.
+    std::string counter;
     std::string account;
     std::string chain;
     std::string spec;
@@ -43,8 +47,8 @@ struct RetiredRule {
 };
 
 // Counter slots of one policy of a rule (Rule::policies() order): its trap counter and its
-// buckets (consecutive). Taken from never-used slots only and never handed to another rule, so
-// no policy ever inherits counts.
+// buckets (consecutive). Taken from never-used slots only, so no policy ever inherits counts;
+// released with their rule (drop_stale_policy_slots).
 struct PolicySlots {
     uint32_t trap = 0;
     uint32_t bucket_base = 0;
@@ -102,7 +106,10 @@ std::vector<uint32_t> assign_identities(State& state);
 // it already has slots for that many buckets, else fresh ones from the never-used range.
 const PolicySlots& assign_policy_slots(State& state, uint64_t rule_id, size_t index,
                                        std::vector<std::string> bucket_names);
-// Forgets the policy slots of rules that are gone (their slots are not reused).
+// Forgets the policy slots of rules that are gone and releases them to the free list, like the
+// slots of deleted rules: a later transaction may give them to a new rule, which then counts
+// from the slot's base (billing_retire.hpp: hand_over_slots). Never to another policy: policies
+// take fresh consecutive slots.
 void drop_stale_policy_slots(State& state);
 
 // Gives each new rule (id 0) of `next` the identity of an equal rule at the same place in

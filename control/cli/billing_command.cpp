@@ -69,7 +69,7 @@ int run_snapshot(const Paths& paths, const std::vector<std::string>& args) {
     const CounterMarks& marks = ledger->marks();
     Status forgot = fw->save_retired([&](const RetiredRule& r) {
         // Billed: the ledger's mark is the final count (a rule that never counted has no mark).
-        auto it = marks.find(rule_counter_identity(r.id));
+        auto it = marks.find(retired_counter_identity(r));
         const bool nothing = r.final.packets == 0 && r.final.bytes == 0;
         const bool billed = nothing || (it != marks.end() && it->second.generation == r.generation &&
                                         it->second.value.packets == r.final.packets &&

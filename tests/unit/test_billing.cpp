@@ -1,6 +1,7 @@
 // Unit tests of billing: ledger lines and their checks, the snapshot arithmetic (deltas, new
 // maps, resets, retired rules), crash-safe appends and checkpoints, rate cards, times, report
 // arithmetic and formats, and the retired-rule / slot hand-over bookkeeping.
+#include "control/billing_counters.hpp"
 #include "control/billing_ledger.hpp"
 #include "control/billing_rates.hpp"
 #include "control/billing_report.hpp"
@@ -8,6 +9,7 @@
 #include "control/billing_time.hpp"
 #include "control/rule_parser.hpp"
 #include "control/restore_file.hpp"
+#include "control/rule_printer.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -665,6 +667,95 @@ TEST(Retire, RemovedRulesKeepTheirCountsAndAReusedSlotStartsFromZero) {
     EXPECT_FALSE(adopt_counter_generation(s, "G2"));
 }
 
+TEST(Retire, PolicyTrapsAndBucketsAreRetiredWithTheirRuleAndTheirSlotsReusedFromABase) {
+    State s;
+    Rule metered = rule_from("-p udp -m wasm --policy /etc/xfw/meter.wasm -m comment --comment account=acme -j ACCEPT");
+    s.ruleset.find("INPUT")->rules = {metered};
+    assign_identities(s);
+    ASSERT_TRUE(adopt_counter_generation(s, "G1"));
+    const uint64_t id = s.ruleset.find("INPUT")->rules[0].id;
+    const uint32_t rule_slot = s.slot_of_rule.at(id);
+    const PolicySlots& ps = assign_policy_slots(s, id, 0, {"tenant_acme", "tenant_globex"});
+    const uint32_t trap = ps.trap, acme = ps.bucket_base, globex = ps.bucket_base + 1;
+    EXPECT_EQ(trap_counter_identity(id, 0), "trap:" + std::to_string(id));
+    EXPECT_EQ(bucket_counter_identity(id, 0, "a:b"), "bucket:" + std::to_string(id) + ":a:b");
+    EXPECT_EQ(bucket_counter_identity(id, 1, "x"), "bucket:" + std::to_string(id) + "/2:x");
+
+    // The live counters: the rule's policy counters follow it, buckets billed to their names.
+    const std::string spec = format_rule_spec(s.ruleset.find("INPUT")->rules[0]);
+    auto live = rule_policy_counters(s, s.ruleset.find("INPUT")->rules[0], spec);
+    ASSERT_EQ(live.size(), 3u);
+    EXPECT_EQ(live[0].identity, "trap:" + std::to_string(id));
+    EXPECT_EQ(live[0].account, "");
+    EXPECT_EQ(live[0].slot, trap);
+    EXPECT_EQ(live[1].identity, "bucket:" + std::to_string(id) + ":tenant_acme");
+    EXPECT_EQ(live[1].account, "tenant_acme");
+    EXPECT_EQ(live[1].description, "policy 1 bucket tenant_acme: " + spec);
+    EXPECT_EQ(live[2].slot, globex);
+
+    std::vector<xdp::CounterValue> raw(s.next_slot + 1);
+    raw[rule_slot] = {10, 1000};
+    raw[trap] = {1, 60};
+    raw[acme] = {6, 600};
+    raw[globex] = {3, 300};
+
+    // Deleting the rule retires all four counters under their own identities.
+    Ruleset next = s.ruleset;
+    next.find("INPUT")->rules.clear();
+    auto gone = removed_rules(s, next, 50);
+    ASSERT_EQ(gone.size(), 4u);
+    EXPECT_EQ(retired_counter_identity(gone[0]), "rule:" + std::to_string(id));
+    EXPECT_EQ(retired_counter_identity(gone[2]), "bucket:" + std::to_string(id) + ":tenant_acme");
+    EXPECT_EQ(gone[2].account, "tenant_acme");
+    EXPECT_EQ(gone[2].slot, acme);
+    s.ruleset = next;
+    EXPECT_TRUE(assign_identities(s).empty());
+    drop_stale_policy_slots(s);
+    EXPECT_TRUE(s.policy_slots.empty());
+    for (uint32_t slot : {trap, acme, globex})
+        EXPECT_NE(std::find(s.free_slots.begin(), s.free_slots.end(), slot), s.free_slots.end()) << slot;
+    retire_rules(s, gone, raw, "G1");
+    ASSERT_EQ(s.retired.size(), 4u);
+    EXPECT_EQ(s.retired[2].final.packets, 6u);
+
+    // Frames the replaced program counted into a bucket while it was swapped out.
+    raw[acme] = {8, 800};
+    EXPECT_TRUE(refresh_retired(s, raw, "G1"));
+    EXPECT_EQ(s.retired[2].final.packets, 8u);
+
+    // The snapshot bills each retired counter once, under its identity.
+    CounterMarks marks;
+    std::vector<BillableCounter> billed;
+    for (const RetiredRule& r : s.retired) {
+        BillableCounter b;
+        b.identity = retired_counter_identity(r);
+        b.account = r.account;
+        b.generation = r.generation;
+        b.value = r.final;
+        b.retired = true;
+        billed.push_back(b);
+    }
+    auto record = make_snapshot_record(marks, billed, 1, 100, 0, "G1");
+    ASSERT_TRUE(record.ok()) << record.error().message;
+    ASSERT_EQ(record->rows.size(), 4u);
+    EXPECT_EQ(record->rows[2].counter, "bucket:" + std::to_string(id) + ":tenant_acme");
+    EXPECT_EQ(record->rows[2].packets, 8u);
+
+    // New rules take the released slots in a later transaction: each starts from the slot's
+    // value at the hand-over, and the retired bucket's count is final.
+    for (int i = 0; i < 4; ++i) s.ruleset.find("INPUT")->rules.push_back(rule_from("-p tcp --dport " + std::to_string(i + 1) + " -j DROP"));
+    raw[acme] = {9, 900};
+    const auto fresh = assign_identities(s);
+    ASSERT_EQ(fresh.size(), 4u);
+    EXPECT_NE(std::find(fresh.begin(), fresh.end(), acme), fresh.end());
+    hand_over_slots(s, fresh, raw, "G1");
+    EXPECT_EQ(s.retired[2].final.packets, 9u);
+    EXPECT_FALSE(s.retired[2].slot);
+    EXPECT_EQ(slot_value(s, raw, acme).packets, 0u);
+    raw[acme] = {12, 1200};
+    EXPECT_EQ(slot_value(s, raw, acme).packets, 3u);
+}
+
 TEST(Retire, StateKeepsRetiredRulesBasesAndGeneration) {
     char tmpl[] = "/tmp/xfw-billing-state-XXXXXX";
     const std::string dir = ::mkdtemp(tmpl);
@@ -686,12 +777,16 @@ TEST(Retire, StateKeepsRetiredRulesBasesAndGeneration) {
     r.slot.reset();
     r.id = 78;
     s.retired.push_back(r);
+    r.counter = "bucket:78:tenant_acme";
+    s.retired.push_back(r);
     ASSERT_TRUE(save_state(dir, s).ok());
     auto back = load_state(dir);
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(back->counter_generation, "boot/12");
     EXPECT_EQ(back->slot_base.at(3).packets, 4u);
-    ASSERT_EQ(back->retired.size(), 2u);
+    ASSERT_EQ(back->retired.size(), 3u);
+    EXPECT_EQ(retired_counter_identity(back->retired[1]), "rule:78");
+    EXPECT_EQ(retired_counter_identity(back->retired[2]), "bucket:78:tenant_acme");
     EXPECT_EQ(back->retired[0].slot, 9u);
     EXPECT_FALSE(back->retired[1].slot);
     EXPECT_EQ(back->retired[1].final.bytes, 500u);

@@ -1,8 +1,6 @@
 // The enumeration of billable counters (see billing_counters.hpp).
 #include "control/billing_counters.hpp"
 
-#include "control/counter_export.hpp"
-#include "control/rule_printer.hpp"
 #include "xdp/plan.hpp"
 
 namespace xfw {
@@ -31,17 +29,17 @@ std::string retired_counter_identity(const RetiredRule& r) {
     return r.counter.empty() ? rule_counter_identity(r.id) : r.counter;
 }
 
-std::vector<PolicyCounter> rule_policy_counters(const State& state, const Rule& rule, const std::string& spec) {
+std::vector<PolicyCounter> rule_policy_counters(const State& state, uint64_t rule_id, const std::string& spec) {
     std::vector<PolicyCounter> out;
-    const auto slots = state.policy_slots.find(rule.id);
+    const auto slots = state.policy_slots.find(rule_id);
     if (slots == state.policy_slots.end()) return out;
     for (size_t k = 0; k < slots->second.size(); ++k) {
         const PolicySlots& ps = slots->second[k];
         const std::string policy = "policy " + std::to_string(k + 1);
-        out.push_back({trap_counter_identity(rule.id, k), "", policy + " traps: " + spec, ps.trap});
+        out.push_back({trap_counter_identity(rule_id, k), "", policy + " traps: " + spec, ps.trap});
         for (uint32_t b = 0; b < ps.bucket_count; ++b) {
             const std::string name = ps.bucket_name(b);
-            out.push_back({bucket_counter_identity(rule.id, k, name), name, policy + " bucket " + name + ": " + spec,
+            out.push_back({bucket_counter_identity(rule_id, k, name), name, policy + " bucket " + name + ": " + spec,
                            ps.bucket_base + b});
         }
     }
@@ -52,23 +50,21 @@ std::vector<BillableCounter> billable_counters(const Firewall& fw) {
     const State& state = fw.state();
     const std::string& generation = fw.live_generation();
     std::vector<BillableCounter> out;
-    // Rules in listing order (make_counter_snapshot's order), so ledger lines read like -L.
-    for (const Chain& c : state.ruleset.chains)
-        for (const Rule& r : c.rules) {
-            auto counts = fw.rule_counters(r);
-            BillableCounter b;
-            b.identity = rule_counter_identity(r.id);
-            b.account = rule_account(r);
-            b.chain = c.name;
-            b.description = format_rule_spec(r);
-            b.generation = generation;
-            if (counts) b.value = counts->raw;
-            std::vector<PolicyCounter> policy = rule_policy_counters(state, r, b.description);
-            out.push_back(std::move(b));
-            for (PolicyCounter& p : policy)
-                out.push_back({std::move(p.identity), std::move(p.account), c.name, std::move(p.description),
-                               generation, fw.slot_counters(p.slot).raw});
-        }
+    // Rules in listing order (as `xfw counters` lists them), so ledger lines read like -L.
+    for (CounterRow& r : listed_rules(state)) {
+        BillableCounter b;
+        b.identity = rule_counter_identity(r.id);
+        b.account = std::move(r.account);
+        b.chain = r.chain;
+        b.description = std::move(r.spec);
+        b.generation = generation;
+        b.value = fw.slot_counters(state.slot_of_rule.at(r.id)).raw;
+        std::vector<PolicyCounter> policy = rule_policy_counters(state, r.id, b.description);
+        out.push_back(std::move(b));
+        for (PolicyCounter& p : policy)
+            out.push_back({std::move(p.identity), std::move(p.account), r.chain, std::move(p.description), generation,
+                           fw.slot_counters(p.slot).raw});
+    }
     auto fixed = [&](const char* identity, const char* chain, const char* description, uint32_t slot) {
         BillableCounter b;
         b.identity = identity;

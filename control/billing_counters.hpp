@@ -40,7 +40,7 @@ struct PolicyCounter {
     std::string description;  // "policy 1 bucket NAME: <rule spec>", "policy 1 traps: <rule spec>"
     uint32_t slot = 0;
 };
-std::vector<PolicyCounter> rule_policy_counters(const State& state, const Rule& rule, const std::string& spec);
+std::vector<PolicyCounter> rule_policy_counters(const State& state, uint64_t rule_id, const std::string& spec);
 
 // Every billable counter of the state `fw` holds, with values from its last
 // refresh_counters(): live rules in listing order, each followed by its policies' trap

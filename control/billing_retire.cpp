@@ -75,7 +75,7 @@ std::vector<RetiredRule> removed_rules(const State& before, const Ruleset& after
             rr.spec = format_rule_spec(r);
             rr.retired_at = now;
             if (auto it = before.slot_of_rule.find(r.id); it != before.slot_of_rule.end()) rr.slot = it->second;
-            std::vector<PolicyCounter> policy = rule_policy_counters(before, r, rr.spec);
+            std::vector<PolicyCounter> policy = rule_policy_counters(before, r.id, rr.spec);
             gone.push_back(std::move(rr));
             // Its policies' trap counters and buckets go with it, each billed under its own identity.
             for (PolicyCounter& p : policy) {

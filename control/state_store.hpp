@@ -4,6 +4,7 @@
 // concurrent xfw invocations are serialised.
 #pragma once
 
+#include "control/counter_export.hpp"
 #include "control/fd.hpp"
 #include "control/ruleset.hpp"
 #include "control/set_types.hpp"
@@ -59,10 +60,23 @@ struct PolicySlots {
     std::string bucket_name(uint32_t b) const {
         return b < bucket_names.size() ? bucket_names[b] : "b" + std::to_string(b);
     }
+    bool operator==(const PolicySlots&) const = default;
+};
+
+// A rule as state.json stores it, unparsed: what commands that only read counters need.
+struct StoredRule {
+    uint64_t id = 0;
+    std::string spec;                  // iptables-save text after "-A CHAIN "
+    std::string account;               // rule_account() of the parsed rule
+    std::vector<std::string> digests;  // its policies' modules, in Rule::policies() order
 };
 
 struct State {
     Ruleset ruleset = Ruleset::empty();
+    // Loaded with RuleForm::Text: the rules of ruleset.chains[i] are (*stored_rules)[i] and the
+    // chains themselves hold none. Such a state can be read and saved back unchanged, but not
+    // compiled or edited.
+    std::optional<std::vector<std::vector<StoredRule>>> stored_rules;
     std::map<uint64_t, std::vector<PolicySlots>> policy_slots;  // rule id -> per policy
     std::map<uint64_t, uint32_t> slot_of_rule;   // rule id -> counter slot
     std::vector<uint32_t> free_slots;            // slots of deleted rules, reused by later transactions
@@ -93,9 +107,17 @@ private:
     Fd fd_;
 };
 
+// How load_state gives the rules: parsed (everything that compiles or edits them), or as the
+// stored text (counters and billing: parsing 10 000 rules costs more than all else they do).
+enum class RuleForm : uint8_t { Parsed, Text };
+
 // Reads the state; a missing file is an empty ruleset.
-Expected<State> load_state(const std::string& state_dir);
+Expected<State> load_state(const std::string& state_dir, RuleForm form = RuleForm::Parsed);
 Status save_state(const std::string& state_dir, const State& state);
+
+// Every rule in listing order (built-in chains first, then user chains by name) with its chain,
+// position, id, specification and account, from either form of the state; counts are zero.
+std::vector<CounterRow> listed_rules(const State& state);
 
 // Gives every rule with id 0 a fresh id and counter slot; returns the slots that were newly
 // allocated (a reused one still holds its previous rule's counts: see hand_over_slots). Slots

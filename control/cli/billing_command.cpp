@@ -49,7 +49,8 @@ int run_snapshot(const Paths& paths, const std::vector<std::string>& args) {
     auto vm = parse_options(desc, args, "billing snapshot");
     if (!vm) return report(vm.error());
 
-    auto fw = Firewall::open(paths);
+    // Billing reads rules, it does not compile them: their stored text is enough.
+    auto fw = Firewall::open(paths, RuleForm::Text);
     if (!fw) return report(fw.error());
     // The ledger is read (and checked) before anything changes.
     auto ledger = LedgerWriter::open(paths.state_dir);

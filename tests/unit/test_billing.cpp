@@ -683,7 +683,7 @@ TEST(Retire, PolicyTrapsAndBucketsAreRetiredWithTheirRuleAndTheirSlotsReusedFrom
 
     // The live counters: the rule's policy counters follow it, buckets billed to their names.
     const std::string spec = format_rule_spec(s.ruleset.find("INPUT")->rules[0]);
-    auto live = rule_policy_counters(s, s.ruleset.find("INPUT")->rules[0], spec);
+    auto live = rule_policy_counters(s, id, spec);
     ASSERT_EQ(live.size(), 3u);
     EXPECT_EQ(live[0].identity, "trap:" + std::to_string(id));
     EXPECT_EQ(live[0].account, "");
@@ -792,6 +792,68 @@ TEST(Retire, StateKeepsRetiredRulesBasesAndGeneration) {
     EXPECT_EQ(back->retired[1].final.bytes, 500u);
     EXPECT_EQ(back->retired[0].spec, "-p tcp -j DROP");
     fs::remove_all(dir);
+}
+
+// state.json as the previous version wrote it: no stored accounts, no retired counter
+// identities. It loads in both forms, and a state read as text saves back to the same rules.
+TEST(StateFile, PreviousVersionLoadsParsedAndAsTextAndTextSavesBackUnchanged) {
+    TmpDir dir;
+    spit(dir.path + "/state.json", R"({
+ "chains": [
+  {"builtin": true, "name": "INPUT", "policy": "DROP", "rules": [
+    {"id": 3, "slot": 8, "spec": "-p udp -m udp --dport 53 -m comment --comment \"account=acme dns\" -j ACCEPT"},
+    {"id": 4, "slot": 9, "spec": "-p udp -m wasm --policy /etc/xfw/meter.wasm --buckets 2 -j ACCEPT",
+     "policies": [{"digest": "d1", "trap_slot": 10, "bucket_base": 11, "bucket_count": 2, "bucket_names": ["b0", "b1"]}]}]},
+  {"builtin": true, "name": "FORWARD", "policy": "ACCEPT", "rules": []},
+  {"builtin": true, "name": "OUTPUT", "policy": "ACCEPT", "rules": []},
+  {"builtin": false, "name": "web", "policy": "ACCEPT", "rules": [{"id": 5, "slot": 13, "spec": "-p tcp -j DROP"}]}],
+ "next_slot": 14, "next_rule_id": 6, "free_slots": [], "attachments": [{"ifname": "eth0", "mode": "native"}],
+ "zero_baseline": [[8, 1, 2]], "slot_base": [], "counter_generation": "boot/7",
+ "retired": [{"id": 2, "account": "beta", "chain": "INPUT", "spec": "-j DROP", "retired_at": 1, "slot": 12,
+              "generation": "boot/7", "packets": 5, "bytes": 500}],
+ "version": 1
+})");
+    auto parsed = load_state(dir.path, RuleForm::Parsed);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    auto text = load_state(dir.path, RuleForm::Text);
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    EXPECT_FALSE(parsed->stored_rules);
+    ASSERT_TRUE(text->stored_rules);
+    EXPECT_TRUE(text->ruleset.find("INPUT")->rules.empty());
+    EXPECT_EQ(listed_rules(*text), listed_rules(*parsed));
+    ASSERT_EQ(listed_rules(*text).size(), 3u);
+    EXPECT_EQ(listed_rules(*text)[0].account, "acme");
+    EXPECT_EQ(listed_rules(*text)[2].chain, "web");
+    EXPECT_EQ(text->policy_slots, parsed->policy_slots);
+    EXPECT_EQ(text->policy_slots.at(4).at(0).bucket_base, 11u);
+    EXPECT_EQ(retired_counter_identity(text->retired.at(0)), "rule:2");
+    EXPECT_EQ(text->zero_baseline.at(8).bytes, 2u);
+
+    // Saved from the text form and read back parsed: the same rules, digests and slots.
+    ASSERT_TRUE(save_state(dir.path, *text).ok());
+    auto again = load_state(dir.path, RuleForm::Parsed);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(again->ruleset, parsed->ruleset);
+    EXPECT_EQ(again->ruleset.find("INPUT")->rules[1].policies()[0]->digest, "d1");
+    EXPECT_EQ(again->slot_of_rule, parsed->slot_of_rule);
+    EXPECT_EQ(again->policy_slots, parsed->policy_slots);
+    EXPECT_EQ(again->attachments.size(), 1u);
+    EXPECT_EQ(listed_rules(*again), listed_rules(*parsed));
+    // The account is now stored, so the text form no longer needs a parse for it.
+    EXPECT_NE(slurp(dir.path + "/state.json").find("\"account\": \"acme\""), std::string::npos);
+}
+
+// A damaged rule in the state is named whichever form reads it.
+TEST(StateFile, ADamagedRuleIsNamedInBothForms) {
+    TmpDir dir;
+    spit(dir.path + "/state.json", R"({"chains": [{"builtin": true, "name": "INPUT", "policy": "ACCEPT",
+ "rules": [{"id": 1, "slot": 8, "spec": "-p udp --dport"}]}], "next_slot": 9, "next_rule_id": 2,
+ "free_slots": [], "attachments": [], "zero_baseline": []})");
+    for (RuleForm form : {RuleForm::Parsed, RuleForm::Text}) {
+        auto st = load_state(dir.path, form);
+        ASSERT_FALSE(st.ok());
+        EXPECT_NE(st.error().message.find("rule \"-p udp --dport\""), std::string::npos) << st.error().message;
+    }
 }
 
 }  // namespace

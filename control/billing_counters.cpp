@@ -29,6 +29,10 @@ std::string retired_counter_identity(const RetiredRule& r) {
     return r.counter.empty() ? rule_counter_identity(r.id) : r.counter;
 }
 
+BillableCounter retired_billable_counter(const RetiredRule& r) {
+    return {retired_counter_identity(r), r.account, r.chain, r.spec, r.generation, r.final, true};
+}
+
 std::vector<PolicyCounter> rule_policy_counters(const State& state, uint64_t rule_id, const std::string& spec) {
     std::vector<PolicyCounter> out;
     const auto slots = state.policy_slots.find(rule_id);
@@ -77,17 +81,7 @@ std::vector<BillableCounter> billable_counters(const Firewall& fw) {
     fixed("policy:INPUT", "INPUT", "policy", xdp::kSlotPolicyInput);
     fixed("errors", "", "malformed headers", xdp::kSlotError);
     fixed("non_ip", "", "non-IP frames", xdp::kSlotNonIp);
-    for (const RetiredRule& r : state.retired) {
-        BillableCounter b;
-        b.identity = retired_counter_identity(r);
-        b.account = r.account;
-        b.chain = r.chain;
-        b.description = r.spec;
-        b.generation = r.generation;
-        b.value = r.final;
-        b.retired = true;
-        out.push_back(std::move(b));
-    }
+    for (const RetiredRule& r : state.retired) out.push_back(retired_billable_counter(r));
     return out;
 }
 

@@ -28,8 +28,9 @@ struct BillableCounter {
 std::string rule_counter_identity(uint64_t rule_id);
 std::string trap_counter_identity(uint64_t rule_id, size_t policy_index);
 std::string bucket_counter_identity(uint64_t rule_id, size_t policy_index, const std::string& bucket);
-// The identity a retired counter is billed under.
+// The identity a retired counter is billed under, and the counter it is billed as.
 std::string retired_counter_identity(const RetiredRule& r);
+BillableCounter retired_billable_counter(const RetiredRule& r);
 
 // The trap counter and buckets of one rule's policies, in slot order. A bucket bills to the
 // account it is named after, as `xfw counters` labels it (a meter such as

@@ -726,15 +726,7 @@ TEST(Retire, PolicyTrapsAndBucketsAreRetiredWithTheirRuleAndTheirSlotsReusedFrom
     // The snapshot bills each retired counter once, under its identity.
     CounterMarks marks;
     std::vector<BillableCounter> billed;
-    for (const RetiredRule& r : s.retired) {
-        BillableCounter b;
-        b.identity = retired_counter_identity(r);
-        b.account = r.account;
-        b.generation = r.generation;
-        b.value = r.final;
-        b.retired = true;
-        billed.push_back(b);
-    }
+    for (const RetiredRule& r : s.retired) billed.push_back(retired_billable_counter(r));
     auto record = make_snapshot_record(marks, billed, 1, 100, 0, "G1");
     ASSERT_TRUE(record.ok()) << record.error().message;
     ASSERT_EQ(record->rows.size(), 4u);

@@ -2,7 +2,8 @@
 """Time `xfw billing snapshot` and `xfw counters --prometheus` with many rules.
 
 The code generator refuses programs beyond about 1550 rules today, so N rules (default
-10 000) are created in a state directory directly (state.json, as `xfw` writes it) together
+10 000) are created in a state directory directly (state.json as `xfw` writes it: each rule's
+text as `xfw save` prints it and its account beside it) together
 with a pinned counter map (bpftool) whose every rule slot has counts; nothing is attached.
 Both commands do exactly what they do on an attached firewall: take the lock, parse the state,
 read the whole map in batches, and format or append. Before each snapshot every slot gains
@@ -46,8 +47,9 @@ def main():
     os.makedirs(state)
     run(['mount', '-t', 'bpf', 'bpf', bpffs])
     try:
-        rules = [{'id': i + 1, 'slot': first_slot + i,
-                  'spec': f'-p udp -m udp --dport {1 + i % 60000} -m comment --comment account=customer{i % 500} -j ACCEPT'}
+        # As xfw writes them: the spec as `xfw save` prints it, the rule's account beside it.
+        rules = [{'id': i + 1, 'slot': first_slot + i, 'account': f'customer{i % 500}',
+                  'spec': f'-p udp -m udp --dport {1 + i % 60000} -m comment --comment "account=customer{i % 500}" -j ACCEPT'}
                  for i in range(a.rules)]
         st = {'version': 1,
               'chains': [{'name': 'INPUT', 'builtin': True, 'policy': 'ACCEPT', 'rules': rules},

@@ -1,8 +1,10 @@
 // Retired rules, slot hand-over and counter map generations (see billing_retire.hpp).
 #include "control/billing_retire.hpp"
 
+#include "control/billing_counters.hpp"
 #include "control/counter_export.hpp"
 #include "control/loader.hpp"
+#include "control/policy_compile.hpp"
 #include "control/rule_printer.hpp"
 
 #include <bpf/bpf.h>
@@ -73,9 +75,39 @@ std::vector<RetiredRule> removed_rules(const State& before, const Ruleset& after
             rr.spec = format_rule_spec(r);
             rr.retired_at = now;
             if (auto it = before.slot_of_rule.find(r.id); it != before.slot_of_rule.end()) rr.slot = it->second;
+            std::vector<PolicyCounter> policy = rule_policy_counters(before, r.id, rr.spec);
             gone.push_back(std::move(rr));
+            // Its policies' trap counters and buckets go with it, each billed under its own identity.
+            for (PolicyCounter& p : policy) {
+                RetiredRule pr;
+                pr.id = r.id;
+                pr.counter = std::move(p.identity);
+                pr.account = std::move(p.account);
+                pr.chain = c.name;
+                pr.spec = std::move(p.description);
+                pr.retired_at = now;
+                pr.slot = p.slot;
+                gone.push_back(std::move(pr));
+            }
         }
     return gone;
+}
+
+void renew_rules_with_new_buckets(const State& current, Ruleset& next) {
+    for (Chain& c : next.chains)
+        for (Rule& r : c.rules) {
+            if (r.id == 0) continue;
+            const auto slots = current.policy_slots.find(r.id);
+            if (slots == current.policy_slots.end()) continue;
+            const auto policies = r.policies();
+            for (size_t k = 0; k < policies.size() && k < slots->second.size(); ++k) {
+                auto compiled = compile_rule_policy(*policies[k], wasm::Target::Native);
+                if (compiled && compiled->bucket_names != slots->second[k].bucket_names) {
+                    r.id = 0;
+                    break;
+                }
+            }
+        }
 }
 
 void retire_rules(State& state, std::vector<RetiredRule> gone, const std::vector<xdp::CounterValue>& raw,

@@ -32,9 +32,17 @@ xdp::CounterValue slot_value(const State& state, const std::vector<xdp::CounterV
 // Returns true when the state changed.
 bool adopt_counter_generation(State& state, const std::string& generation);
 
-// The rules of `before` that `after` no longer contains (by identity), as retired records
-// without counts yet (`retire_rules` fills them in).
+// The counters of the rules of `before` that `after` no longer contains (by identity): each
+// rule's own and its policies' trap counters and buckets, as retired records without counts
+// yet (`retire_rules` fills them in).
 std::vector<RetiredRule> removed_rules(const State& before, const Ruleset& after, int64_t now);
+
+// A rule of `next` that kept its identity from `current` (a restore of the same rule text) but
+// whose policy module now declares other buckets (the file changed) gets identity 0: it
+// becomes a new rule and the old one is retired with all its counters. Keeping the identity
+// would hand bucket slots and names to counters that did not count into them. Policies must
+// have their modules loaded; one that does not compile is left for the commit to refuse.
+void renew_rules_with_new_buckets(const State& current, Ruleset& next);
 
 // Adds `gone` to the state's retired rules, each still owning its slot, with the counts the
 // slot holds now (read in `generation`).

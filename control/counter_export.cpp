@@ -199,6 +199,9 @@ std::string format_counters_csv(const CounterSnapshot& s) {
 }
 
 std::string sanitize_utf8(const std::string& text) {
+    // Rule text is nearly always ASCII: copied as it is (a scrape sanitises every rule's spec).
+    if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+        return text;
     std::string out;
     out.reserve(text.size());
     for (size_t i = 0; i < text.size();) {
@@ -215,7 +218,12 @@ std::string sanitize_utf8(const std::string& text) {
 }
 
 std::string prometheus_label_value(const std::string& value) {
+    if (std::all_of(value.begin(), value.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x80 && c != '\\' && c != '"' && c != '\n';
+        }))
+        return value;
     std::string out;
+    out.reserve(value.size() + 8);
     for (char c : sanitize_utf8(value)) {
         if (c == '\\') out += "\\\\";
         else if (c == '"') out += "\\\"";
@@ -237,14 +245,20 @@ std::string format_counters_prometheus(const CounterSnapshot& s) {
                prometheus_label_value(r.spec) + "\"}";
     };
     const std::string never_reset = " Raw count: never reset by xfw -Z.";
+    // Each rule's labels once, for both families.
+    std::vector<std::string> labels_of_rule;
+    labels_of_rule.reserve(s.rules.size());
+    size_t label_bytes = 0;
+    for (const CounterRow& r : s.rules) label_bytes += labels_of_rule.emplace_back(rule_labels(r)).size();
+    out.reserve(2 * label_bytes + 64 * s.rules.size() + 4096);
 
     family("xfw_rule_packets_total", "Packets matched by each rule since the rule was created." + never_reset);
-    for (const CounterRow& r : s.rules)
-        out += "xfw_rule_packets_total" + rule_labels(r) + " " + std::to_string(r.packets) + "\n";
+    for (size_t i = 0; i < s.rules.size(); ++i)
+        ((out += "xfw_rule_packets_total") += labels_of_rule[i]).append(" ").append(std::to_string(s.rules[i].packets)) += "\n";
     family("xfw_rule_bytes_total",
            "Bytes (whole frames) matched by each rule since the rule was created." + never_reset);
-    for (const CounterRow& r : s.rules)
-        out += "xfw_rule_bytes_total" + rule_labels(r) + " " + std::to_string(r.bytes) + "\n";
+    for (size_t i = 0; i < s.rules.size(); ++i)
+        ((out += "xfw_rule_bytes_total") += labels_of_rule[i]).append(" ").append(std::to_string(s.rules[i].bytes)) += "\n";
 
     family("xfw_policy_packets_total", "Packets that reached the end of a built-in chain (its policy applied)." +
                                            never_reset);

@@ -91,10 +91,10 @@ Expected<Fd> create_link(int prog_fd, const std::string& ifname, uint32_t ifinde
 
 }  // namespace
 
-Expected<Firewall> Firewall::open(const Paths& paths) {
+Expected<Firewall> Firewall::open(const Paths& paths, RuleForm rules) {
     auto lock = StateLock::acquire(paths.state_dir);
     if (!lock) return lock.error();
-    auto state = load_state(paths.state_dir);
+    auto state = load_state(paths.state_dir, rules);
     if (!state) return state.error();
     XFW_TRY(load_stored_policies(paths.state_dir, state->ruleset));
     auto sets = load_set_bindings(paths);
@@ -102,6 +102,11 @@ Expected<Firewall> Firewall::open(const Paths& paths) {
     state->sets = std::move(sets).value();
     Firewall fw(paths, std::move(lock).value(), std::move(state).value());
     return fw;
+}
+
+Status Firewall::need_parsed_rules() const {
+    if (state_.stored_rules) return runtime_error("internal: the rules were read as text; this needs them parsed");
+    return {};
 }
 
 Status Firewall::ensure_bpffs() const {
@@ -228,13 +233,15 @@ Expected<std::vector<xdp::CounterValue>> Firewall::read_map(int map_fd, const St
 }
 
 Status Firewall::commit(Ruleset next) {
+    XFW_TRY(need_parsed_rules());
     State candidate = state_;
     candidate.ruleset = std::move(next);
-    std::vector<RetiredRule> gone = removed_rules(state_, candidate.ruleset, static_cast<int64_t>(std::time(nullptr)));
-    std::vector<uint32_t> fresh = assign_identities(candidate);
     // Policies: a copy of each new module goes to the state directory, and every policy gets
     // counter slots for its trap counter and buckets (compiling it tells how many).
     XFW_TRY(store_new_policies(paths_.state_dir, candidate.ruleset));
+    renew_rules_with_new_buckets(state_, candidate.ruleset);
+    std::vector<RetiredRule> gone = removed_rules(state_, candidate.ruleset, static_cast<int64_t>(std::time(nullptr)));
+    std::vector<uint32_t> fresh = assign_identities(candidate);
     XFW_TRY(assign_all_policy_slots(candidate));
     if (candidate.next_slot > kCounterMapSlots)
         return bad_input("too many rules: xfw holds at most " +
@@ -275,6 +282,7 @@ Status Firewall::commit(Ruleset next) {
 }
 
 Status Firewall::reload() {
+    XFW_TRY(need_parsed_rules());
     auto loaded = prepare(state_);
     if (!loaded) return loaded.error();
     XFW_TRY(pin_new_counter_map(*loaded));
@@ -292,6 +300,7 @@ Status Firewall::reload() {
 }
 
 Status Firewall::attach(const std::string& ifname, AttachMode mode) {
+    XFW_TRY(need_parsed_rules());
     const uint32_t ifindex = if_nametoindex(ifname.c_str());
     if (ifindex == 0) return bad_input("interface \"" + ifname + "\" does not exist (see `ip link`)");
     // Offload needs a device that takes offloaded programs; say so before anything changes.
@@ -415,6 +424,7 @@ Expected<RuleCounters> Firewall::rule_counters(const Rule& rule) const {
 }
 
 Status Firewall::zero(const std::optional<std::string>& chain) {
+    XFW_TRY(need_parsed_rules());
     XFW_TRY(refresh_counters());
     State candidate = state_;
     if (!live_generation_.empty()) adopt_counter_generation(candidate, live_generation_);

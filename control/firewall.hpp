@@ -37,8 +37,10 @@ struct PreparedOffload;  // control/offload_deploy.hpp
 
 class Firewall {
 public:
-    // Takes the state lock (waits for other xfw invocations) and reads the state.
-    static Expected<Firewall> open(const Paths& paths);
+    // Takes the state lock (waits for other xfw invocations) and reads the state. With
+    // RuleForm::Text the rules stay unparsed (State::stored_rules): counters can be read and
+    // retired rules saved, but commit, reload, attach and -Z refuse.
+    static Expected<Firewall> open(const Paths& paths, RuleForm rules = RuleForm::Parsed);
 
     const State& state() const { return state_; }
     const Paths& paths() const { return paths_; }
@@ -73,6 +75,7 @@ private:
         : paths_(std::move(paths)), lock_(std::move(lock)), state_(std::move(state)) {}
 
     Status ensure_bpffs() const;
+    Status need_parsed_rules() const;
     Expected<Fd> open_counter_map(bool create);
     // The pinned counter map (created, not yet pinned, on first use) and `state` compiled and
     // verified against it.

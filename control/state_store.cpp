@@ -1,5 +1,6 @@
 // State persistence: JSON with each rule stored as its iptables-save text (the parser and
-// printer round-trip exactly, so the rule model needs no second serialisation).
+// printer round-trip exactly, so the rule model needs no second serialisation) and its account,
+// so that commands reading counters can take the rules as text without parsing them.
 #include "control/state_store.hpp"
 
 #include "control/rule_parser.hpp"
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -68,47 +70,97 @@ Expected<StateLock> StateLock::acquire(const std::string& state_dir) {
     return StateLock(std::move(owned));
 }
 
-Expected<State> load_state(const std::string& state_dir) {
+namespace {
+
+// The whole file in one read (nlohmann's stream input reads a character at a time); nullopt
+// when there is no file.
+Expected<std::optional<std::string>> read_whole_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::optional<std::string>();
+        return runtime_error("cannot read " + path + ": " + std::strerror(errno));
+    }
+    Fd owned(fd);
+    std::string text;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) text.reserve(static_cast<size_t>(st.st_size));
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return runtime_error("cannot read " + path + ": " + std::strerror(errno));
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    return std::optional<std::string>(std::move(text));
+}
+
+Expected<Rule> parse_stored_rule(const std::string& path, const std::string& spec) {
+    auto tokens = split_restore_line_checked(spec);
+    if (!tokens) return runtime_error(path + ": rule \"" + spec + "\": " + tokens.error().message);
+    auto rule = parse_rule(*tokens);
+    if (!rule) return runtime_error(path + ": rule \"" + spec + "\": " + rule.error().message);
+    return rule;
+}
+
+}  // namespace
+
+Expected<State> load_state(const std::string& state_dir, RuleForm form) {
     const std::string path = state_dir + "/state.json";
     State state;
-    std::ifstream in(path);
-    if (!in) {
-        if (!fs::exists(path)) return state;
-        return runtime_error("cannot read " + path);
-    }
-    json j;
+    auto text = read_whole_file(path);
+    if (!text) return text.error();
+    if (!*text) return state;
     try {
-        j = json::parse(in);
+        const json j = json::parse(**text);
         state.ruleset.chains.clear();
+        if (form == RuleForm::Text) state.stored_rules.emplace();
+        static const json kNoPolicies = json::array();
         for (const json& c : j.at("chains")) {
             Chain chain;
             chain.name = c.at("name").get<std::string>();
             chain.builtin = c.at("builtin").get<bool>();
             chain.policy = c.value("policy", "ACCEPT") == "DROP" ? Target::Kind::Drop : Target::Kind::Accept;
+            std::vector<StoredRule> stored;
             for (const json& r : c.at("rules")) {
-                auto spec = r.at("spec").get<std::string>();
-                auto tokens = split_restore_line_checked(spec);
-                if (!tokens) return runtime_error(path + ": rule \"" + spec + "\": " + tokens.error().message);
-                auto rule = parse_rule(*tokens);
-                if (!rule) return runtime_error(path + ": rule \"" + spec + "\": " + rule.error().message);
-                rule->id = r.at("id").get<uint64_t>();
-                state.slot_of_rule[rule->id] = r.at("slot").get<uint32_t>();
-                auto policies = rule->policies();
-                const json stored = r.value("policies", json::array());
-                if (stored.size() != policies.size())
-                    return runtime_error(path + ": rule \"" + spec + "\" has " + std::to_string(policies.size()) +
-                                         " policies but " + std::to_string(stored.size()) + " stored digests");
-                for (size_t k = 0; k < policies.size(); ++k) {
-                    const json& p = stored[k];
-                    policies[k]->digest = p.at("digest").get<std::string>();
-                    if (!p.contains("trap_slot")) continue;
-                    state.policy_slots[rule->id].push_back(
-                        {p.at("trap_slot").get<uint32_t>(), p.at("bucket_base").get<uint32_t>(),
-                         p.at("bucket_count").get<uint32_t>(), p.at("bucket_names").get<std::vector<std::string>>()});
+                const std::string& spec = r.at("spec").get_ref<const std::string&>();
+                const uint64_t id = r.at("id").get<uint64_t>();
+                state.slot_of_rule[id] = r.at("slot").get<uint32_t>();
+                const auto found = r.find("policies");
+                const json& policies = found == r.end() ? kNoPolicies : *found;
+                for (const json& p : policies)
+                    if (p.contains("trap_slot"))
+                        state.policy_slots[id].push_back(
+                            {p.at("trap_slot").get<uint32_t>(), p.at("bucket_base").get<uint32_t>(),
+                             p.at("bucket_count").get<uint32_t>(),
+                             p.at("bucket_names").get<std::vector<std::string>>()});
+                if (form == RuleForm::Text) {
+                    StoredRule sr{id, spec, {}, {}};
+                    if (auto account = r.find("account"); account != r.end()) {
+                        sr.account = account->get<std::string>();
+                    } else {
+                        // State written before accounts were stored: the rule says it.
+                        auto rule = parse_stored_rule(path, spec);
+                        if (!rule) return rule.error();
+                        sr.account = rule_account(*rule);
+                    }
+                    for (const json& p : policies) sr.digests.push_back(p.at("digest").get<std::string>());
+                    stored.push_back(std::move(sr));
+                    continue;
                 }
+                auto rule = parse_stored_rule(path, spec);
+                if (!rule) return rule.error();
+                rule->id = id;
+                auto rule_policies = rule->policies();
+                if (policies.size() != rule_policies.size())
+                    return runtime_error(path + ": rule \"" + spec + "\" has " + std::to_string(rule_policies.size()) +
+                                         " policies but " + std::to_string(policies.size()) + " stored digests");
+                for (size_t k = 0; k < rule_policies.size(); ++k)
+                    rule_policies[k]->digest = policies[k].at("digest").get<std::string>();
                 chain.rules.push_back(std::move(rule).value());
             }
             state.ruleset.chains.push_back(std::move(chain));
+            if (state.stored_rules) state.stored_rules->push_back(std::move(stored));
         }
         state.next_slot = j.at("next_slot").get<uint32_t>();
         state.next_rule_id = j.at("next_rule_id").get<uint64_t>();
@@ -127,6 +179,7 @@ Expected<State> load_state(const std::string& state_dir) {
         for (const json& r : j.value("retired", json::array())) {
             RetiredRule rr;
             rr.id = r.at("id").get<uint64_t>();
+            rr.counter = r.value("counter", std::string());
             rr.account = r.at("account").get<std::string>();
             rr.chain = r.at("chain").get<std::string>();
             rr.spec = r.at("spec").get<std::string>();
@@ -148,27 +201,39 @@ Status save_state(const std::string& state_dir, const State& state) {
     json j;
     j["version"] = 1;
     j["chains"] = json::array();
-    for (const Chain& c : state.ruleset.chains) {
-        json chain{{"name", c.name}, {"builtin", c.builtin}, {"policy", policy_name(c.policy)}, {"rules", json::array()}};
-        for (const Rule& r : c.rules) {
-            json rule{{"id", r.id}, {"slot", state.slot_of_rule.at(r.id)}, {"spec", format_rule_spec(r)}};
-            const auto policies = r.policies();
-            if (!policies.empty()) {
-                rule["policies"] = json::array();
-                const auto slots = state.policy_slots.find(r.id);
-                for (size_t k = 0; k < policies.size(); ++k) {
-                    json p{{"digest", policies[k]->digest}};
-                    if (slots != state.policy_slots.end() && k < slots->second.size()) {
-                        const PolicySlots& ps = slots->second[k];
-                        p["trap_slot"] = ps.trap;
-                        p["bucket_base"] = ps.bucket_base;
-                        p["bucket_count"] = ps.bucket_count;
-                        p["bucket_names"] = ps.bucket_names;
-                    }
-                    rule["policies"].push_back(std::move(p));
+    // The account is stored beside the rule's text so that reading counters needs no parse.
+    auto rule_json = [&](uint64_t id, const std::string& spec, const std::string& account,
+                         const std::vector<std::string>& digests) {
+        json rule{{"id", id}, {"slot", state.slot_of_rule.at(id)}, {"spec", spec}, {"account", account}};
+        if (!digests.empty()) {
+            rule["policies"] = json::array();
+            const auto slots = state.policy_slots.find(id);
+            for (size_t k = 0; k < digests.size(); ++k) {
+                json p{{"digest", digests[k]}};
+                if (slots != state.policy_slots.end() && k < slots->second.size()) {
+                    const PolicySlots& ps = slots->second[k];
+                    p["trap_slot"] = ps.trap;
+                    p["bucket_base"] = ps.bucket_base;
+                    p["bucket_count"] = ps.bucket_count;
+                    p["bucket_names"] = ps.bucket_names;
                 }
+                rule["policies"].push_back(std::move(p));
             }
-            chain["rules"].push_back(std::move(rule));
+        }
+        return rule;
+    };
+    for (size_t i = 0; i < state.ruleset.chains.size(); ++i) {
+        const Chain& c = state.ruleset.chains[i];
+        json chain{{"name", c.name}, {"builtin", c.builtin}, {"policy", policy_name(c.policy)}, {"rules", json::array()}};
+        if (state.stored_rules) {
+            for (const StoredRule& r : (*state.stored_rules)[i])
+                chain["rules"].push_back(rule_json(r.id, r.spec, r.account, r.digests));
+        } else {
+            for (const Rule& r : c.rules) {
+                std::vector<std::string> digests;
+                for (const PolicyRef* p : r.policies()) digests.push_back(p->digest);
+                chain["rules"].push_back(rule_json(r.id, format_rule_spec(r), rule_account(r), digests));
+            }
         }
         j["chains"].push_back(std::move(chain));
     }
@@ -188,6 +253,7 @@ Status save_state(const std::string& state_dir, const State& state) {
         json rr{{"id", r.id}, {"account", r.account}, {"chain", r.chain}, {"spec", r.spec},
                 {"retired_at", r.retired_at}, {"generation", r.generation},
                 {"packets", r.final.packets}, {"bytes", r.final.bytes}};
+        if (!r.counter.empty()) rr["counter"] = r.counter;
         if (r.slot) rr["slot"] = *r.slot;
         j["retired"].push_back(std::move(rr));
     }
@@ -217,6 +283,22 @@ Status save_state(const std::string& state_dir, const State& state) {
     return {};
 }
 
+std::vector<CounterRow> listed_rules(const State& state) {
+    std::vector<CounterRow> out;
+    for (const Chain* c : chains_in_listing_order(state.ruleset)) {
+        if (state.stored_rules) {
+            const auto& rules = (*state.stored_rules)[static_cast<size_t>(c - state.ruleset.chains.data())];
+            for (size_t i = 0; i < rules.size(); ++i)
+                out.push_back({c->name, static_cast<uint32_t>(i + 1), rules[i].id, rules[i].spec, rules[i].account});
+            continue;
+        }
+        for (size_t i = 0; i < c->rules.size(); ++i)
+            out.push_back({c->name, static_cast<uint32_t>(i + 1), c->rules[i].id, format_rule_spec(c->rules[i]),
+                           rule_account(c->rules[i])});
+    }
+    return out;
+}
+
 const PolicySlots& assign_policy_slots(State& state, uint64_t rule_id, size_t index,
                                        std::vector<std::string> bucket_names) {
     auto& slots = state.policy_slots[rule_id];
@@ -238,13 +320,21 @@ void drop_stale_policy_slots(State& state) {
     std::map<uint64_t, size_t> policy_count;
     for (const Chain& c : state.ruleset.chains)
         for (const Rule& r : c.rules) policy_count[r.id] = r.policies().size();
+    auto release = [&](const PolicySlots& ps) {
+        for (uint32_t slot = ps.trap; slot < ps.bucket_base + ps.bucket_count; ++slot) {
+            state.zero_baseline.erase(slot);
+            state.free_slots.push_back(slot);
+        }
+    };
     for (auto it = state.policy_slots.begin(); it != state.policy_slots.end();) {
         auto live = policy_count.find(it->first);
-        if (live == policy_count.end() || live->second == 0) {
+        const size_t keep = live == policy_count.end() ? 0 : live->second;
+        for (size_t k = keep; k < it->second.size(); ++k) release(it->second[k]);
+        if (keep == 0) {
             it = state.policy_slots.erase(it);
             continue;
         }
-        if (it->second.size() > live->second) it->second.resize(live->second);
+        if (it->second.size() > keep) it->second.resize(keep);
         ++it;
     }
 }

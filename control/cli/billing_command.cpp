@@ -49,7 +49,8 @@ int run_snapshot(const Paths& paths, const std::vector<std::string>& args) {
     auto vm = parse_options(desc, args, "billing snapshot");
     if (!vm) return report(vm.error());
 
-    auto fw = Firewall::open(paths);
+    // Billing reads rules, it does not compile them: their stored text is enough.
+    auto fw = Firewall::open(paths, RuleForm::Text);
     if (!fw) return report(fw.error());
     // The ledger is read (and checked) before anything changes.
     auto ledger = LedgerWriter::open(paths.state_dir);
@@ -69,7 +70,7 @@ int run_snapshot(const Paths& paths, const std::vector<std::string>& args) {
     const CounterMarks& marks = ledger->marks();
     Status forgot = fw->save_retired([&](const RetiredRule& r) {
         // Billed: the ledger's mark is the final count (a rule that never counted has no mark).
-        auto it = marks.find(rule_counter_identity(r.id));
+        auto it = marks.find(retired_counter_identity(r));
         const bool nothing = r.final.packets == 0 && r.final.bytes == 0;
         const bool billed = nothing || (it != marks.end() && it->second.generation == r.generation &&
                                         it->second.value.packets == r.final.packets &&

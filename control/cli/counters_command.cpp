@@ -13,38 +13,36 @@ namespace po = boost::program_options;
 namespace xfw::cli {
 
 Expected<CounterSnapshot> read_counter_snapshot(const Paths& paths, bool raw) {
-    auto fw = Firewall::open(paths);
+    // The rules' stored text is all a snapshot needs: no parse of every rule on every scrape.
+    auto fw = Firewall::open(paths, RuleForm::Text);
     if (!fw) return fw.error();
     if (Status s = fw->refresh_counters(); !s) return s.error();
-    auto pick = [raw](const RuleCounters& c) {
+    auto pick = [&](uint32_t slot) {
+        const RuleCounters c = fw->slot_counters(slot);
         const xdp::CounterValue& v = raw ? c.raw : c.shown;
         return CounterPair{v.packets, v.bytes};
     };
-    Error failure{};
-    bool failed = false;
-    CounterSnapshot snapshot = make_counter_snapshot(
-        fw->state().ruleset,
-        [&](const Rule& r) {
-            auto c = fw->rule_counters(r);
-            if (!c) {
-                if (!failed) failure = c.error();
-                failed = true;
-                return CounterPair{};
-            }
-            return pick(*c);
-        },
-        pick(fw->slot_counters(xdp::kSlotPolicyInput)), pick(fw->slot_counters(xdp::kSlotError)),
-        pick(fw->slot_counters(xdp::kSlotNonIp)));
-    if (failed) return failure;
-    // Wasm policies' trap counters and buckets, under their rules in listing order.
     const State& state = fw->state();
+    CounterSnapshot snapshot;
+    snapshot.rules = listed_rules(state);
+    for (CounterRow& row : snapshot.rules) {
+        const CounterPair c = pick(state.slot_of_rule.at(row.id));
+        row.packets = c.packets;
+        row.bytes = c.bytes;
+    }
+    const Chain* input = state.ruleset.find(kInputChain);
+    snapshot.input_policy = input && input->policy == Target::Kind::Drop ? "DROP" : "ACCEPT";
+    snapshot.input_policy_counts = pick(xdp::kSlotPolicyInput);
+    snapshot.errors = pick(xdp::kSlotError);
+    snapshot.non_ip = pick(xdp::kSlotNonIp);
+    // Wasm policies' trap counters and buckets, under their rules in listing order.
     for (const CounterRow& row : snapshot.rules) {
         const auto slots = state.policy_slots.find(row.id);
         if (slots == state.policy_slots.end()) continue;
         for (size_t k = 0; k < slots->second.size(); ++k) {
             const PolicySlots& ps = slots->second[k];
             PolicyCounterRow trap{row.chain, row.num, row.id, static_cast<uint32_t>(k + 1), true};
-            const CounterPair t = pick(fw->slot_counters(ps.trap));
+            const CounterPair t = pick(ps.trap);
             trap.packets = t.packets;
             trap.bytes = t.bytes;
             snapshot.policy_counters.push_back(trap);
@@ -52,7 +50,7 @@ Expected<CounterSnapshot> read_counter_snapshot(const Paths& paths, bool raw) {
                 PolicyCounterRow bucket{row.chain, row.num, row.id, static_cast<uint32_t>(k + 1), false};
                 bucket.bucket = ps.bucket_name(b);
                 bucket.account = bucket.bucket;
-                const CounterPair c = pick(fw->slot_counters(ps.bucket_base + b));
+                const CounterPair c = pick(ps.bucket_base + b);
                 bucket.packets = c.packets;
                 bucket.bytes = c.bytes;
                 snapshot.policy_counters.push_back(bucket);

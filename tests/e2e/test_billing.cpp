@@ -122,6 +122,28 @@ protected:
         }
     }
 
+    // Sends rounds of each frame of `plan` (frame, copies, tally or null) from the namespace
+    // until `stop`; a failed send ends it with the reason in `error`.
+    struct SendStep {
+        const Frame* frame;
+        size_t copies;
+        std::atomic<uint64_t>* sent;
+    };
+    void send_rounds(const std::vector<SendStep>& plan, const std::atomic<bool>& stop, std::string& error) const {
+        while (!stop) {
+            for (const SendStep& step : plan) {
+                std::vector<Frame> frames(step.copies, *step.frame);
+                SendResult r = lab().send_from_ns(frames);
+                if (!r.ok() || r.sent != frames.size()) {
+                    error = r.describe();
+                    return;
+                }
+                if (step.sent) *step.sent += frames.size();
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+    }
+
     // Until two reads of the raw counters 100 ms apart agree.
     void settle() const {
         std::string prev = xfw({"counters", "--json", "--raw"}).out;
@@ -169,20 +191,8 @@ TEST_F(Billing, LedgerBillsEveryAccountExactlyAcrossRuleChangesWhileFramesFlow) 
     std::atomic<uint64_t> acme_sent{0}, beta_sent{0};
     std::string send_error;
     std::thread sender([&] {
-        while (!stop) {
-            for (const auto& [frame, count, counter] :
-                 {std::tuple{&acme_frame_, 8, &acme_sent}, std::tuple{&beta_frame_, 5, &beta_sent},
-                  std::tuple{&other_frame_, 3, static_cast<std::atomic<uint64_t>*>(nullptr)}}) {
-                std::vector<Frame> frames(static_cast<size_t>(count), *frame);
-                SendResult r = lab().send_from_ns(frames);
-                if (!r.ok() || r.sent != frames.size()) {
-                    send_error = r.describe();
-                    return;
-                }
-                if (counter) *counter += frames.size();
-            }
-            std::this_thread::sleep_for(2ms);
-        }
+        send_rounds({{&acme_frame_, 8, &acme_sent}, {&beta_frame_, 5, &beta_sent}, {&other_frame_, 3, nullptr}}, stop,
+                    send_error);
     });
 
     // Every change keeps at least one acme and one beta rule in front of the policy, so each
@@ -249,6 +259,96 @@ TEST_F(Billing, LedgerBillsEveryAccountExactlyAcrossRuleChangesWhileFramesFlow) 
         EXPECT_TRUE(retired.contains("slot")) << "a retired rule whose counts are billed is kept: " << retired.dump();
 }
 
+// A Wasm meter: UDP to port 7101 counts into bucket 0, to 7102 into bucket 1 (declared by the
+// rule's --buckets 2: b0, b1); both match, anything else does not.
+constexpr const char* kMeterWat = R"((module
+  (import "xfw" "load_u16" (func $load_u16 (param i32) (result i32)))
+  (import "xfw" "count" (func $count (param i32)))
+  (func (export "filter") (result i32) (local $port i32)
+    (if (i32.ne (call $load_u16 (i32.const 12)) (i32.const 0x0800)) (then (return (i32.const 0))))
+    (local.set $port (call $load_u16 (i32.const 36)))
+    (if (i32.eq (local.get $port) (i32.const 7101)) (then (call $count (i32.const 0)) (return (i32.const 1))))
+    (if (i32.eq (local.get $port) (i32.const 7102)) (then (call $count (i32.const 1)) (return (i32.const 1))))
+    (i32.const 0)))
+)";
+
+// Buckets bill to the account they are named after: every frame a bucket counted is billed
+// once, across deletes of the metering rule (its buckets retired with their final counts, a
+// spare rule's buckets counting meanwhile), re-inserts that reuse released slots and restores.
+TEST_F(Billing, WasmBucketsBillEveryFrameOnceAcrossRuleChanges) {
+    TempDir files("billing-wasm");
+    const std::string wat = files.file("meter.wat"), wasm = files.file("meter.wasm");
+    ASSERT_TRUE(write_text_file(wat, kMeterWat));
+    CommandResult assembled = run_command({"wat2wasm", wat, "-o", wasm}, std::chrono::seconds(30));
+    ASSERT_TRUE(assembled.ok()) << "wat2wasm (Debian package wabt) failed: " << assembled.describe();
+    const std::vector<std::string> meter = {"-p", "udp", "-m", "wasm", "--policy", wasm, "--buckets", "2", "-j", "ACCEPT"};
+    const std::vector<std::string> spare = {"-p", "udp", "-m", "wasm", "--policy", wasm, "--buckets", "2",
+                                            "-m", "comment", "--comment", "spare", "-j", "ACCEPT"};
+    ASSERT_TRUE(xfw_ok(cat({"-A", "INPUT"}, meter)));
+    ASSERT_TRUE(xfw_ok(cat({"-A", "INPUT"}, spare)));
+    CommandResult saved = xfw({"save"});
+    ASSERT_TRUE(saved.ok()) << saved.describe();
+    ASSERT_TRUE(write_text_file(files.file("both.rules"), saved.out));
+    ASSERT_TRUE(xfw_ok(cat({"-D", "INPUT"}, meter)));
+    saved = xfw({"save"});
+    ASSERT_TRUE(saved.ok()) << saved.describe();
+    ASSERT_TRUE(write_text_file(files.file("spare.rules"), saved.out));
+    ASSERT_TRUE(xfw_ok({"restore", files.file("both.rules")}));
+    ASSERT_TRUE(xfw_ok({"attach", lab().host_ifname()}));
+    ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+
+    const Frame to_7101 = lab().to_host().udp(40011, 7101).payload_len(31).build();
+    const Frame to_7102 = lab().to_host().udp(40012, 7102).payload_len(77).build();
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> sent_7101{0}, sent_7102{0};
+    std::string send_error;
+    std::thread sender([&] { send_rounds({{&to_7101, 6, &sent_7101}, {&to_7102, 4, &sent_7102}}, stop, send_error); });
+    for (int round = 0; round < 3; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        ASSERT_TRUE(xfw_ok(cat({"-D", "INPUT"}, meter)));  // its buckets retired; the spare's count
+        ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+        ASSERT_TRUE(xfw_ok(cat({"-I", "INPUT", "1"}, meter)));  // takes released slots, from a base
+        ASSERT_TRUE(xfw_ok({"restore", files.file("both.rules")}));  // identities kept
+        ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+        ASSERT_TRUE(xfw_ok({"restore", files.file("spare.rules")}));  // the meter retired
+        ASSERT_TRUE(xfw_ok({"restore", files.file("both.rules")}));   // and a new one
+        ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+    }
+    stop = true;
+    sender.join();
+    ASSERT_EQ(send_error, "");
+    settle();
+    ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+    const Report r = report();
+    EXPECT_GT(sent_7101.load(), 0u);
+    EXPECT_EQ(of(r, "b0"), usage(sent_7101, to_7101));
+    EXPECT_EQ(of(r, "b1"), usage(sent_7102, to_7102));
+    EXPECT_EQ(r.resets, 0u);
+
+    // The ledger names buckets and trap counters by rule identity, and removed meters' buckets
+    // were billed as retired rows.
+    auto ledger = read_ledger(ledger_file());
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    uint64_t retired_bucket_packets = 0, bucket_rows = 0, trap_packets = 0;
+    for (const LedgerRecord& rec : ledger->records)
+        for (const LedgerRow& row : rec.rows) {
+            if (row.counter.rfind("trap:", 0) == 0) trap_packets += row.packets;
+            if (row.counter.rfind("bucket:", 0) != 0) continue;
+            ++bucket_rows;
+            EXPECT_EQ(row.counter.substr(row.counter.size() - 3), row.account == "b0" ? ":b0" : ":b1") << row.counter;
+            if (row.retired) retired_bucket_packets += row.packets;
+        }
+    EXPECT_GT(bucket_rows, 0u);
+    EXPECT_GT(retired_bucket_packets, 0u) << "no removed meter's final bucket counts were billed";
+    EXPECT_EQ(trap_packets, 0u);
+
+    // Everything is billed: another snapshot adds nothing.
+    ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+    const Report again = report();
+    EXPECT_EQ(of(again, "b0"), of(r, "b0"));
+    EXPECT_EQ(of(again, "b1"), of(r, "b1"));
+}
+
 // One rule update or snapshot at a time is killed at a random point; the seed is in the
 // test's output for reproduction.
 TEST_F(Billing, KillNineAtRandomPointsLosesAndDoublesNothing) {
@@ -302,8 +402,12 @@ TEST_F(Billing, KillNineAtRandomPointsLosesAndDoublesNothing) {
         // of kills removed them.
         CommandResult listed = xfw({"-S"});
         ASSERT_TRUE(listed.ok()) << listed.describe();
-        if (listed.out.find("--dport 7001") == std::string::npos) ASSERT_TRUE(xfw_ok(cat({"-A", "INPUT"}, kAcme2)));
-        if (listed.out.find("--dport 7002") == std::string::npos) ASSERT_TRUE(xfw_ok(cat({"-A", "INPUT"}, kBeta1)));
+        if (listed.out.find("--dport 7001") == std::string::npos) {
+            ASSERT_TRUE(xfw_ok(cat({"-A", "INPUT"}, kAcme2)));
+        }
+        if (listed.out.find("--dport 7002") == std::string::npos) {
+            ASSERT_TRUE(xfw_ok(cat({"-A", "INPUT"}, kBeta1)));
+        }
     }
     // Restart: a reload (as at boot), then a snapshot that completes.
     ASSERT_TRUE(xfw_ok({"reload"}));

@@ -1,6 +1,7 @@
 // Unit tests of billing: ledger lines and their checks, the snapshot arithmetic (deltas, new
 // maps, resets, retired rules), crash-safe appends and checkpoints, rate cards, times, report
 // arithmetic and formats, and the retired-rule / slot hand-over bookkeeping.
+#include "control/billing_counters.hpp"
 #include "control/billing_ledger.hpp"
 #include "control/billing_rates.hpp"
 #include "control/billing_report.hpp"
@@ -8,6 +9,7 @@
 #include "control/billing_time.hpp"
 #include "control/rule_parser.hpp"
 #include "control/restore_file.hpp"
+#include "control/rule_printer.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -665,6 +667,87 @@ TEST(Retire, RemovedRulesKeepTheirCountsAndAReusedSlotStartsFromZero) {
     EXPECT_FALSE(adopt_counter_generation(s, "G2"));
 }
 
+TEST(Retire, PolicyTrapsAndBucketsAreRetiredWithTheirRuleAndTheirSlotsReusedFromABase) {
+    State s;
+    Rule metered = rule_from("-p udp -m wasm --policy /etc/xfw/meter.wasm -m comment --comment account=acme -j ACCEPT");
+    s.ruleset.find("INPUT")->rules = {metered};
+    assign_identities(s);
+    ASSERT_TRUE(adopt_counter_generation(s, "G1"));
+    const uint64_t id = s.ruleset.find("INPUT")->rules[0].id;
+    const uint32_t rule_slot = s.slot_of_rule.at(id);
+    const PolicySlots& ps = assign_policy_slots(s, id, 0, {"tenant_acme", "tenant_globex"});
+    const uint32_t trap = ps.trap, acme = ps.bucket_base, globex = ps.bucket_base + 1;
+    EXPECT_EQ(trap_counter_identity(id, 0), "trap:" + std::to_string(id));
+    EXPECT_EQ(bucket_counter_identity(id, 0, "a:b"), "bucket:" + std::to_string(id) + ":a:b");
+    EXPECT_EQ(bucket_counter_identity(id, 1, "x"), "bucket:" + std::to_string(id) + "/2:x");
+
+    // The live counters: the rule's policy counters follow it, buckets billed to their names.
+    const std::string spec = format_rule_spec(s.ruleset.find("INPUT")->rules[0]);
+    auto live = rule_policy_counters(s, id, spec);
+    ASSERT_EQ(live.size(), 3u);
+    EXPECT_EQ(live[0].identity, "trap:" + std::to_string(id));
+    EXPECT_EQ(live[0].account, "");
+    EXPECT_EQ(live[0].slot, trap);
+    EXPECT_EQ(live[1].identity, "bucket:" + std::to_string(id) + ":tenant_acme");
+    EXPECT_EQ(live[1].account, "tenant_acme");
+    EXPECT_EQ(live[1].description, "policy 1 bucket tenant_acme: " + spec);
+    EXPECT_EQ(live[2].slot, globex);
+
+    std::vector<xdp::CounterValue> raw(s.next_slot + 1);
+    raw[rule_slot] = {10, 1000};
+    raw[trap] = {1, 60};
+    raw[acme] = {6, 600};
+    raw[globex] = {3, 300};
+
+    // Deleting the rule retires all four counters under their own identities.
+    Ruleset next = s.ruleset;
+    next.find("INPUT")->rules.clear();
+    auto gone = removed_rules(s, next, 50);
+    ASSERT_EQ(gone.size(), 4u);
+    EXPECT_EQ(retired_counter_identity(gone[0]), "rule:" + std::to_string(id));
+    EXPECT_EQ(retired_counter_identity(gone[2]), "bucket:" + std::to_string(id) + ":tenant_acme");
+    EXPECT_EQ(gone[2].account, "tenant_acme");
+    EXPECT_EQ(gone[2].slot, acme);
+    s.ruleset = next;
+    EXPECT_TRUE(assign_identities(s).empty());
+    drop_stale_policy_slots(s);
+    EXPECT_TRUE(s.policy_slots.empty());
+    for (uint32_t slot : {trap, acme, globex})
+        EXPECT_NE(std::find(s.free_slots.begin(), s.free_slots.end(), slot), s.free_slots.end()) << slot;
+    retire_rules(s, gone, raw, "G1");
+    ASSERT_EQ(s.retired.size(), 4u);
+    EXPECT_EQ(s.retired[2].final.packets, 6u);
+
+    // Frames the replaced program counted into a bucket while it was swapped out.
+    raw[acme] = {8, 800};
+    EXPECT_TRUE(refresh_retired(s, raw, "G1"));
+    EXPECT_EQ(s.retired[2].final.packets, 8u);
+
+    // The snapshot bills each retired counter once, under its identity.
+    CounterMarks marks;
+    std::vector<BillableCounter> billed;
+    for (const RetiredRule& r : s.retired) billed.push_back(retired_billable_counter(r));
+    auto record = make_snapshot_record(marks, billed, 1, 100, 0, "G1");
+    ASSERT_TRUE(record.ok()) << record.error().message;
+    ASSERT_EQ(record->rows.size(), 4u);
+    EXPECT_EQ(record->rows[2].counter, "bucket:" + std::to_string(id) + ":tenant_acme");
+    EXPECT_EQ(record->rows[2].packets, 8u);
+
+    // New rules take the released slots in a later transaction: each starts from the slot's
+    // value at the hand-over, and the retired bucket's count is final.
+    for (int i = 0; i < 4; ++i) s.ruleset.find("INPUT")->rules.push_back(rule_from("-p tcp --dport " + std::to_string(i + 1) + " -j DROP"));
+    raw[acme] = {9, 900};
+    const auto fresh = assign_identities(s);
+    ASSERT_EQ(fresh.size(), 4u);
+    EXPECT_NE(std::find(fresh.begin(), fresh.end(), acme), fresh.end());
+    hand_over_slots(s, fresh, raw, "G1");
+    EXPECT_EQ(s.retired[2].final.packets, 9u);
+    EXPECT_FALSE(s.retired[2].slot);
+    EXPECT_EQ(slot_value(s, raw, acme).packets, 0u);
+    raw[acme] = {12, 1200};
+    EXPECT_EQ(slot_value(s, raw, acme).packets, 3u);
+}
+
 TEST(Retire, StateKeepsRetiredRulesBasesAndGeneration) {
     char tmpl[] = "/tmp/xfw-billing-state-XXXXXX";
     const std::string dir = ::mkdtemp(tmpl);
@@ -686,17 +769,83 @@ TEST(Retire, StateKeepsRetiredRulesBasesAndGeneration) {
     r.slot.reset();
     r.id = 78;
     s.retired.push_back(r);
+    r.counter = "bucket:78:tenant_acme";
+    s.retired.push_back(r);
     ASSERT_TRUE(save_state(dir, s).ok());
     auto back = load_state(dir);
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(back->counter_generation, "boot/12");
     EXPECT_EQ(back->slot_base.at(3).packets, 4u);
-    ASSERT_EQ(back->retired.size(), 2u);
+    ASSERT_EQ(back->retired.size(), 3u);
+    EXPECT_EQ(retired_counter_identity(back->retired[1]), "rule:78");
+    EXPECT_EQ(retired_counter_identity(back->retired[2]), "bucket:78:tenant_acme");
     EXPECT_EQ(back->retired[0].slot, 9u);
     EXPECT_FALSE(back->retired[1].slot);
     EXPECT_EQ(back->retired[1].final.bytes, 500u);
     EXPECT_EQ(back->retired[0].spec, "-p tcp -j DROP");
     fs::remove_all(dir);
+}
+
+// state.json as the previous version wrote it: no stored accounts, no retired counter
+// identities. It loads in both forms, and a state read as text saves back to the same rules.
+TEST(StateFile, PreviousVersionLoadsParsedAndAsTextAndTextSavesBackUnchanged) {
+    TmpDir dir;
+    spit(dir.path + "/state.json", R"({
+ "chains": [
+  {"builtin": true, "name": "INPUT", "policy": "DROP", "rules": [
+    {"id": 3, "slot": 8, "spec": "-p udp -m udp --dport 53 -m comment --comment \"account=acme dns\" -j ACCEPT"},
+    {"id": 4, "slot": 9, "spec": "-p udp -m wasm --policy /etc/xfw/meter.wasm --buckets 2 -j ACCEPT",
+     "policies": [{"digest": "d1", "trap_slot": 10, "bucket_base": 11, "bucket_count": 2, "bucket_names": ["b0", "b1"]}]}]},
+  {"builtin": true, "name": "FORWARD", "policy": "ACCEPT", "rules": []},
+  {"builtin": true, "name": "OUTPUT", "policy": "ACCEPT", "rules": []},
+  {"builtin": false, "name": "web", "policy": "ACCEPT", "rules": [{"id": 5, "slot": 13, "spec": "-p tcp -j DROP"}]}],
+ "next_slot": 14, "next_rule_id": 6, "free_slots": [], "attachments": [{"ifname": "eth0", "mode": "native"}],
+ "zero_baseline": [[8, 1, 2]], "slot_base": [], "counter_generation": "boot/7",
+ "retired": [{"id": 2, "account": "beta", "chain": "INPUT", "spec": "-j DROP", "retired_at": 1, "slot": 12,
+              "generation": "boot/7", "packets": 5, "bytes": 500}],
+ "version": 1
+})");
+    auto parsed = load_state(dir.path, RuleForm::Parsed);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    auto text = load_state(dir.path, RuleForm::Text);
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    EXPECT_FALSE(parsed->stored_rules);
+    ASSERT_TRUE(text->stored_rules);
+    EXPECT_TRUE(text->ruleset.find("INPUT")->rules.empty());
+    EXPECT_EQ(listed_rules(*text), listed_rules(*parsed));
+    ASSERT_EQ(listed_rules(*text).size(), 3u);
+    EXPECT_EQ(listed_rules(*text)[0].account, "acme");
+    EXPECT_EQ(listed_rules(*text)[2].chain, "web");
+    EXPECT_EQ(text->policy_slots, parsed->policy_slots);
+    EXPECT_EQ(text->policy_slots.at(4).at(0).bucket_base, 11u);
+    EXPECT_EQ(retired_counter_identity(text->retired.at(0)), "rule:2");
+    EXPECT_EQ(text->zero_baseline.at(8).bytes, 2u);
+
+    // Saved from the text form and read back parsed: the same rules, digests and slots.
+    ASSERT_TRUE(save_state(dir.path, *text).ok());
+    auto again = load_state(dir.path, RuleForm::Parsed);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(again->ruleset, parsed->ruleset);
+    EXPECT_EQ(again->ruleset.find("INPUT")->rules[1].policies()[0]->digest, "d1");
+    EXPECT_EQ(again->slot_of_rule, parsed->slot_of_rule);
+    EXPECT_EQ(again->policy_slots, parsed->policy_slots);
+    EXPECT_EQ(again->attachments.size(), 1u);
+    EXPECT_EQ(listed_rules(*again), listed_rules(*parsed));
+    // The account is now stored, so the text form no longer needs a parse for it.
+    EXPECT_NE(slurp(dir.path + "/state.json").find("\"account\": \"acme\""), std::string::npos);
+}
+
+// A damaged rule in the state is named whichever form reads it.
+TEST(StateFile, ADamagedRuleIsNamedInBothForms) {
+    TmpDir dir;
+    spit(dir.path + "/state.json", R"({"chains": [{"builtin": true, "name": "INPUT", "policy": "ACCEPT",
+ "rules": [{"id": 1, "slot": 8, "spec": "-p udp --dport"}]}], "next_slot": 9, "next_rule_id": 2,
+ "free_slots": [], "attachments": [], "zero_baseline": []})");
+    for (RuleForm form : {RuleForm::Parsed, RuleForm::Text}) {
+        auto st = load_state(dir.path, form);
+        ASSERT_FALSE(st.ok());
+        EXPECT_NE(st.error().message.find("rule \"-p udp --dport\""), std::string::npos) << st.error().message;
+    }
 }
 
 }  // namespace

@@ -8,9 +8,11 @@
 // Registers, for the whole program:
 //   R6  the xdp_md context (saved from R1 by the prologue)
 //   R9  frame length in bytes (data_end - data), added to byte counters
-//   R1-R5, R0  scratch; clobbered by helper calls
-//   R7, R8  scratch that survives helper calls (while parsing on the general path: R7 = an
-//           unknown-to-the-verifier zero, R8 = remaining IP payload)
+//   R1-R5, R0  scratch; clobbered by helper calls (while parsing, which calls none, R0 holds
+//           the remaining IP payload on the general path, an unknown-to-the-verifier zero on
+//           the fast path)
+//   R7, R8  unused by the main program: the JIT saves and restores only the callee-saved
+//           registers a function uses, and every packet would pay for them
 // Counters are bumped by a bpf-to-bpf call to one shared subprogram (R1 = slot, R2 = bytes)
 // that keeps its map key on its own stack frame.
 //

@@ -102,8 +102,7 @@ struct Parser {
         // Fragment offset (13 bits, network order) != 0: the general path.
         e.emit(ldx(BPF_H, R1, R2, ip + 6));
         e.jump_if_imm(BPF_JSET, R1, 0xff1f, general);
-        e.emit(mov64_reg(R0, R9));
-        e.emit(alu64_reg(BPF_SUB, R0, R9));
+        opaque_zero(R0);
         e.emit(ldx(BPF_B, R5, R2, ip + 9));
 
         // R4 = the first slot's bytes: L3, protocol, protocol known, L4 ok, fragment, TCP flags,
@@ -239,7 +238,7 @@ struct Parser {
         e.jump_if_reg(BPF_JGT, R4, R3, malformed);
         // (The options then lie in the frame too: total length >= header length. Nothing
         // reads them; the L4 parser checks its own bounds.)
-        e.emit(alu64_reg(BPF_SUB, kPayloadLeft, R5));  // kPayloadLeft = payload bytes
+        e.emit(alu64_reg(BPF_SUB, kPayloadLeft, R5));  // the IP payload
 
         set_u8(meta::kL3, meta::kL3Ipv4);
         copy(BPF_B, 9, meta::kProto);

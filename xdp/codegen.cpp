@@ -600,17 +600,20 @@ struct Generator {
     }
 
     ParserFeatures features() const {
-        ParserFeatures f{.l4 = false, .ifindex = false};
+        ParserFeatures f{.l4 = false, .ifindex = false, .ipv6_addresses = false};
         for (const Step& s : plan.steps)
             for (const Test& t : s.tests) {
                 if (std::holds_alternative<TestPorts>(t) || std::holds_alternative<TestTcpFlags>(t) ||
                     std::holds_alternative<TestIcmp>(t))
                     f.l4 = true;
                 if (std::holds_alternative<TestIfindex>(t)) f.ifindex = true;
-                if (const auto* lookup = std::get_if<TestLookup>(&t))
+                if (const auto* prefix = std::get_if<TestPrefix>(&t)) f.ipv6_addresses |= prefix->v6;
+                if (const auto* lookup = std::get_if<TestLookup>(&t)) {
                     if (lookup->key.layout != LookupKey::Layout::Address &&
                         lookup->key.layout != LookupKey::Layout::AddressPrefix)
                         f.l4 = true;
+                    f.ipv6_addresses |= lookup->key.v6;
+                }
             }
         return f;
     }
@@ -656,22 +659,14 @@ struct Generator {
             policy_traps.push_back(e.new_label());
         }
         Label non_ip = e.new_label(), rules = e.new_label();
-        emit_packet_parser(e, features(), ParserExits{non_ip});
-        e.jump(rules);
+        emit_packet_parser(e, features(), ParserExits{non_ip, rules, [&] { count(kSlotError); }});
 
         // Non-IP frames are handled next to the parser, so no jump spans the rules.
         e.set_origin("non-IP frames");
         e.bind(non_ip);
         count(kSlotNonIp);
         verdict(XDP_PASS);
-
-        e.set_origin("error counter");
         e.bind(rules);
-        Label no_error = e.new_label();
-        e.emit(ldx(BPF_W, R1, R10, meta::kError));
-        e.jump_if_imm(BPF_JEQ, R1, 0, no_error);
-        count(kSlotError);
-        e.bind(no_error);
 
         for (size_t i = 0; i < plan.steps.size(); ++i) step_labels.push_back(e.new_label());
         XFW_TRY(check_trees());

@@ -8,14 +8,18 @@
 // Registers, for the whole program:
 //   R6  the xdp_md context (saved from R1 by the prologue)
 //   R9  frame length in bytes (data_end - data), added to byte counters
-//   R1-R5, R0  scratch; clobbered by helper calls
-//   R7, R8  scratch that survives helper calls (while parsing: R7 = an unknown-to-the-verifier
-//           zero, R8 = remaining IP payload)
+//   R1-R5, R0  scratch; clobbered by helper calls (while parsing, which calls none, R0 holds
+//           the remaining IP payload on the general path, an unknown-to-the-verifier zero on
+//           the fast path)
+//   R7, R8  unused by the main program: the JIT saves and restores only the callee-saved
+//           registers a function uses, and every packet would pay for them
 // Counters are bumped by a bpf-to-bpf call to one shared subprogram (R1 = slot, R2 = bytes)
 // that keeps its map key on its own stack frame.
 //
 // Stack (offsets from R10, the frame pointer):
-//   [-64, -8)  packet metadata, fields below (zeroed by the prologue)
+//   [-64, -8)  packet metadata, fields below, in seven 8-byte slots. Every path of the parser
+//              writes each slot a test reads as one 8-byte store of a value the verifier
+//              cannot know (see packet_parser.cpp), so the rules are verified once.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +42,7 @@ inline constexpr int16_t kIcmpCode = kBase + 7;
 inline constexpr int16_t kSport = kBase + 8;       // host byte order
 inline constexpr int16_t kDport = kBase + 12;      // host byte order
 inline constexpr int16_t kIfindex = kBase + 16;
-inline constexpr int16_t kError = kBase + 20;      // 1: malformed or truncated headers
+// [kBase + 20, kBase + 24) unused: malformed frames are counted where the parser finds them.
 // Addresses in network byte order; IPv4 uses the first 4 bytes.
 inline constexpr int16_t kSrc = kBase + 24;
 inline constexpr int16_t kDst = kBase + 40;

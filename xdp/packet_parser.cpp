@@ -7,6 +7,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/bpf.h>
 
 #include <stddef.h>
 
@@ -22,13 +23,18 @@ constexpr int32_t net16(uint16_t v) { return static_cast<int32_t>(((v & 0xff) <<
 constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6Auth = 51,
                   kIpv6DestOpts = 60;
 
+// IP payload bytes from the cursor on, on the general path. The parser calls no helper, so R0
+// survives; using no callee-saved register beyond R6 and R9 spares every packet the JIT's
+// saves and restores of R7 and R8.
+constexpr Reg kPayloadLeft = R0;
+
 struct Parser {
     Emitter& e;
     const ParserFeatures& features;
     Label malformed = e.new_label();        // base header broken: not usable as IP at all
     Label l4_truncated = e.new_label();     // L3 fine, L4 header missing or broken
     Label ext_error = e.new_label();        // IPv6 extension header chain broken or too deep
-    Label l4 = e.new_label();               // R1 = protocol, R2 = L4 header, R8 = bytes left
+    Label l4 = e.new_label();               // R1 = protocol, R2 = L4 header, kPayloadLeft = bytes left
     Label done = e.new_label();
 
     // if (R2 + n > data_end) goto fail
@@ -37,11 +43,14 @@ struct Parser {
         e.emit(alu64_imm(BPF_ADD, R4, n));
         e.jump_if_reg(BPF_JGT, R4, R3, fail);
     }
-    void set_u8(int16_t field, int32_t v) {
-        if (v == 0) e.emit(stx(BPF_B, R10, R7, field));  // see prologue: keep the value unknown
-        else e.emit(st_imm(BPF_B, R10, field, v));
+    // A nonzero constant (the verifier keeps no value for a byte stored from an immediate; a
+    // zero it would know: zeroes are stored from an opaque zero, see general_prologue).
+    void set_u8(int16_t field, int32_t v) { e.emit(st_imm(BPF_B, R10, field, v)); }
+    // dst = 0, a value the verifier cannot know (the unknown frame length minus itself).
+    void opaque_zero(Reg dst) {
+        e.emit(mov64_reg(dst, R9));
+        e.emit(alu64_reg(BPF_SUB, dst, R9));
     }
-    void set_u32(int16_t field, int32_t v) { e.emit(st_imm(BPF_W, R10, field, v)); }
     // Copies `size` bytes at R2+off into the metadata.
     void copy(uint8_t size, int16_t off, int16_t field) {
         e.emit(ldx(size, R1, R2, off));
@@ -56,22 +65,127 @@ struct Parser {
         e.emit(alu32_imm(BPF_AND, dst, 0xffff));
     }
 
-    void prologue() {
+    // R6 = context, R2 = data, R3 = data_end, R9 = frame length: what both paths start from.
+    void entry() {
         e.set_origin("parser");
         e.emit(mov64_reg(R6, R1));
         e.emit(ldx(BPF_W, R2, R6, offsetof(xdp_md, data)));
         e.emit(ldx(BPF_W, R3, R6, offsetof(xdp_md, data_end)));
         e.emit(mov64_reg(R9, R3));
         e.emit(alu64_reg(BPF_SUB, R9, R2));
-        // R7 = 0 in a way the verifier cannot see through (a copy of the unknown frame length
-        // minus itself). Zeroing the metadata from it leaves no stack byte the verifier knows
-        // the value of, so no rule test is "decided" at verification time on some header paths
-        // and not on others: states from every path compare equal and the rules are verified
-        // once, not once per combination of header flags.
-        e.emit(mov64_reg(R7, R9));
-        e.emit(alu64_reg(BPF_SUB, R7, R9));
+    }
+
+    // The fast path: an untagged IPv4 frame without options whose header and first 20 bytes of
+    // IP payload are complete, not a non-first fragment. Anything else, or anything the general
+    // path would count as malformed (TCP data offset below 5), goes to `general`, which parses
+    // the frame again from its start. The checks are those of the general path, made stricter
+    // where that saves a test; every metadata slot a test reads is written with one 8-byte
+    // store, each value made verifier-unknown by adding the opaque zero in R0 (see
+    // general_prologue: the verifier must not know any field, or it decides tests on this path
+    // and not on the others, and verifies the rules once per path).
+    void fast_ipv4(Label general, Label parsed) {
+        constexpr int16_t ip = ETH_HLEN, l4_off = ETH_HLEN + 20;
+        e.emit(mov64_reg(R4, R2));
+        e.emit(alu64_imm(BPF_ADD, R4, l4_off + 20));
+        e.jump_if_reg(BPF_JGT, R4, R3, general);
+        e.emit(ldx(BPF_H, R1, R2, 12));
+        e.jump_if_imm(BPF_JNE, R1, net16(ETH_P_IP), general);
+        e.emit(ldx(BPF_B, R1, R2, ip));
+        e.jump_if_imm(BPF_JNE, R1, 0x45, general);  // version 4, header length 20
+        // Total length: the header and 20 payload bytes (a TCP header; UDP and ICMP need 8),
+        // and within the frame. No pointer is derived from it: no mask after the swap needed.
+        e.emit(ldx(BPF_H, R1, R2, ip + 2));
+        e.emit(to_be(R1, 16));
+        e.jump_if_imm(BPF_JLT, R1, 40, general);
+        e.emit(alu64_imm(BPF_ADD, R1, ETH_HLEN));
+        e.jump_if_reg(BPF_JGT, R1, R9, general);
+        // Fragment offset (13 bits, network order) != 0: the general path.
+        e.emit(ldx(BPF_H, R1, R2, ip + 6));
+        e.jump_if_imm(BPF_JSET, R1, 0xff1f, general);
+        opaque_zero(R0);
+        e.emit(ldx(BPF_B, R5, R2, ip + 9));
+
+        // R4 = the first slot's bytes: L3, protocol, protocol known, L4 ok, fragment, TCP flags,
+        // ICMP type and code (packet_meta.hpp).
+        auto flags_byte = [](uint8_t proto, bool l4_ok) {
+            return static_cast<int32_t>(meta::kL3Ipv4 | (proto << 8) | (1 << 16) | ((l4_ok ? 1 : 0) << 24));
+        };
+        Label not_tcp = e.new_label(), not_udp = e.new_label(), ports = e.new_label(), other = e.new_label(),
+              addresses = e.new_label();
+        e.jump_if_imm(BPF_JNE, R5, IPPROTO_TCP, not_tcp);
+        e.emit(ldx(BPF_B, R4, R2, l4_off + 12));
+        e.jump_if_imm(BPF_JLT, R4, 5 << 4, general);  // data offset below 5: malformed
+        if (features.l4) {
+            e.emit(ldx(BPF_B, R4, R2, l4_off + 13));
+            e.emit(alu64_imm(BPF_LSH, R4, 8 * (meta::kTcpFlags - meta::kBase)));
+            e.emit(alu64_imm(BPF_OR, R4, flags_byte(IPPROTO_TCP, true)));
+        } else {
+            e.emit(mov64_imm(R4, flags_byte(IPPROTO_TCP, true)));
+        }
+        e.jump(ports);
+        e.bind(not_tcp);
+        e.jump_if_imm(BPF_JNE, R5, IPPROTO_UDP, not_udp);
+        e.emit(mov64_imm(R4, flags_byte(IPPROTO_UDP, true)));
+        e.bind(ports);
+        if (features.l4) {
+            // Source port in the low half of the slot, destination port in the high half.
+            e.emit(ldx(BPF_H, R1, R2, l4_off));
+            e.emit(to_be(R1, 16));
+            e.emit(ldx(BPF_H, R5, R2, l4_off + 2));
+            e.emit(to_be(R5, 16));
+            e.emit(alu64_imm(BPF_LSH, R5, 32));
+            e.emit(alu64_reg(BPF_OR, R1, R5));
+            e.emit(alu64_reg(BPF_ADD, R1, R0));
+            e.emit(stx(BPF_DW, R10, R1, meta::kSport));
+        }
+        e.jump(addresses);
+        e.bind(not_udp);
+        e.jump_if_imm(BPF_JNE, R5, IPPROTO_ICMP, other);
+        if (features.l4) {
+            e.emit(ldx(BPF_H, R4, R2, l4_off));  // type, code
+            e.emit(alu64_imm(BPF_LSH, R4, 8 * (meta::kIcmpType - meta::kBase)));
+            e.emit(alu64_imm(BPF_OR, R4, flags_byte(IPPROTO_ICMP, true)));
+            e.emit(stx(BPF_DW, R10, R0, meta::kSport));
+        } else {
+            e.emit(mov64_imm(R4, flags_byte(IPPROTO_ICMP, true)));
+        }
+        e.jump(addresses);
+        e.bind(other);
+        e.emit(mov64_reg(R4, R5));
+        e.emit(alu64_imm(BPF_LSH, R4, 8));
+        e.emit(alu64_imm(BPF_OR, R4, flags_byte(0, false)));
+        if (features.l4) e.emit(stx(BPF_DW, R10, R0, meta::kSport));
+
+        e.bind(addresses);
+        e.emit(alu64_reg(BPF_ADD, R4, R0));
+        e.emit(stx(BPF_DW, R10, R4, meta::kBase));
+        // Source and destination in one load each; the 4 bytes after each address are what
+        // follows it in the packet, read by no IPv4 test (an IPv6 test checks the family).
+        e.emit(ldx(BPF_DW, R1, R2, ip + 12));
+        e.emit(stx(BPF_DW, R10, R1, meta::kSrc));
+        e.emit(ldx(BPF_DW, R1, R2, ip + 16));
+        e.emit(stx(BPF_DW, R10, R1, meta::kDst));
+        if (features.ipv6_addresses) {
+            e.emit(stx(BPF_DW, R10, R0, static_cast<int16_t>(meta::kSrc + 8)));
+            e.emit(stx(BPF_DW, R10, R0, static_cast<int16_t>(meta::kDst + 8)));
+        }
+        if (features.ifindex) {
+            e.emit(ldx(BPF_W, R1, R6, offsetof(xdp_md, ingress_ifindex)));
+            e.emit(alu64_reg(BPF_ADD, R1, R0));
+            e.emit(stx(BPF_DW, R10, R1, meta::kIfindex));
+        }
+        e.jump(parsed);
+    }
+
+    void general_prologue() {
+        e.set_origin("parser (general path)");
+        // Zeroing the metadata from an opaque zero leaves no stack byte the verifier knows the
+        // value of, so no rule test is "decided" at verification time on some header paths and
+        // not on others: states from every path compare equal and the rules are verified once,
+        // not once per combination of header flags.
+        opaque_zero(R1);
         for (int16_t off = 0; off < meta::kSize; off += 8)
-            e.emit(stx(BPF_DW, R10, R7, static_cast<int16_t>(meta::kBase + off)));
+            e.emit(stx(BPF_DW, R10, R1, static_cast<int16_t>(meta::kBase + off)));
         if (features.ifindex) {
             e.emit(ldx(BPF_W, R1, R6, offsetof(xdp_md, ingress_ifindex)));
             e.emit(stx(BPF_W, R10, R1, meta::kIfindex));
@@ -117,14 +231,14 @@ struct Parser {
         e.jump_if_imm(BPF_JLT, R5, 5, malformed);
         e.emit(alu64_imm(BPF_LSH, R5, 2));  // R5 = header length in bytes
         // Total length must cover the header and fit in the frame (the stack drops it otherwise).
-        load_be16(R8, 2);
-        e.jump_if_reg(BPF_JLT, R8, R5, malformed);
+        load_be16(kPayloadLeft, 2);
+        e.jump_if_reg(BPF_JLT, kPayloadLeft, R5, malformed);
         e.emit(mov64_reg(R4, R2));
-        e.emit(alu64_reg(BPF_ADD, R4, R8));
+        e.emit(alu64_reg(BPF_ADD, R4, kPayloadLeft));
         e.jump_if_reg(BPF_JGT, R4, R3, malformed);
         // (The options then lie in the frame too: total length >= header length. Nothing
         // reads them; the L4 parser checks its own bounds.)
-        e.emit(alu64_reg(BPF_SUB, R8, R5));  // R8 = payload bytes
+        e.emit(alu64_reg(BPF_SUB, kPayloadLeft, R5));  // the IP payload
 
         set_u8(meta::kL3, meta::kL3Ipv4);
         copy(BPF_B, 9, meta::kProto);
@@ -149,10 +263,10 @@ struct Parser {
         e.emit(ldx(BPF_B, R1, R2, 0));
         e.emit(alu64_imm(BPF_RSH, R1, 4));
         e.jump_if_imm(BPF_JNE, R1, 6, malformed);
-        load_be16(R8, 4);  // payload length
+        load_be16(kPayloadLeft, 4);  // payload length
         e.emit(mov64_reg(R4, R2));
         e.emit(alu64_imm(BPF_ADD, R4, 40));
-        e.emit(alu64_reg(BPF_ADD, R4, R8));
+        e.emit(alu64_reg(BPF_ADD, R4, kPayloadLeft));
         e.jump_if_reg(BPF_JGT, R4, R3, malformed);
 
         set_u8(meta::kL3, meta::kL3Ipv6);
@@ -198,14 +312,14 @@ struct Parser {
             copy(BPF_B, 0, meta::kProto);
             set_u8(meta::kProtoKnown, 1);
             set_u8(meta::kFragment, 1);
-            e.jump_if_imm(BPF_JLT, R8, 8, ext_error);
+            e.jump_if_imm(BPF_JLT, kPayloadLeft, 8, ext_error);
             e.jump(done);
             e.bind(first);
             e.emit(mov64_imm(R1, 8));
 
             e.bind(advance);  // R1 = header length; it must lie within the payload
-            e.jump_if_reg(BPF_JGT, R1, R8, ext_error);
-            e.emit(alu64_reg(BPF_SUB, R8, R1));
+            e.jump_if_reg(BPF_JGT, R1, kPayloadLeft, ext_error);
+            e.emit(alu64_reg(BPF_SUB, kPayloadLeft, R1));
             e.emit(ldx(BPF_B, R5, R2, 0));
             e.emit(alu64_reg(BPF_ADD, R2, R1));
         }
@@ -222,13 +336,11 @@ struct Parser {
         e.jump(l4);
     }
 
-    // R1 = protocol, R2 = start of the L4 header, R8 = bytes of IP payload from R2 on.
+    // R1 = protocol, R2 = start of the L4 header, R0 = bytes of IP payload from R2 on.
+    // The headers are checked whether or not a test reads them (the error counter must not
+    // depend on the ruleset); their fields are stored only when one does.
     void transport() {
         e.bind(l4);
-        if (!features.l4) {
-            e.jump(done);
-            return;
-        }
         Label tcp = e.new_label(), udp = e.new_label(), icmp = e.new_label();
         e.jump_if_imm(BPF_JEQ, R1, IPPROTO_TCP, tcp);
         e.jump_if_imm(BPF_JEQ, R1, IPPROTO_UDP, udp);
@@ -244,28 +356,35 @@ struct Parser {
 
         e.bind(tcp);
         need(20, l4_truncated);
-        e.jump_if_imm(BPF_JLT, R8, 20, l4_truncated);
+        e.jump_if_imm(BPF_JLT, kPayloadLeft, 20, l4_truncated);
         e.emit(ldx(BPF_B, R1, R2, 12));
         e.emit(alu64_imm(BPF_RSH, R1, 4));
         e.jump_if_imm(BPF_JLT, R1, 5, l4_truncated);  // data offset below the fixed header
-        copy(BPF_B, 13, meta::kTcpFlags);
+        if (features.l4) copy(BPF_B, 13, meta::kTcpFlags);
         ports();
 
         e.bind(udp);
         need(8, l4_truncated);
-        e.jump_if_imm(BPF_JLT, R8, 8, l4_truncated);
+        e.jump_if_imm(BPF_JLT, kPayloadLeft, 8, l4_truncated);
         ports();
 
         e.bind(icmp);
         need(8, l4_truncated);
-        e.jump_if_imm(BPF_JLT, R8, 8, l4_truncated);
-        copy(BPF_B, 0, meta::kIcmpType);
-        copy(BPF_B, 1, meta::kIcmpCode);
+        e.jump_if_imm(BPF_JLT, kPayloadLeft, 8, l4_truncated);
+        if (features.l4) {
+            copy(BPF_B, 0, meta::kIcmpType);
+            copy(BPF_B, 1, meta::kIcmpCode);
+        }
         set_u8(meta::kL4Ok, 1);
         e.jump(done);
     }
 
     void ports() {
+        if (!features.l4) {
+            set_u8(meta::kL4Ok, 1);
+            e.jump(done);
+            return;
+        }
         load_be16(R1, 0);
         e.emit(stx(BPF_W, R10, R1, meta::kSport));
         load_be16(R1, 2);
@@ -274,14 +393,34 @@ struct Parser {
         e.jump(done);
     }
 
-    void errors() {
+    void errors(const std::function<void()>& count_error) {
         e.bind(malformed);
-        set_u8(meta::kL3, meta::kL3None);
-        set_u8(meta::kProtoKnown, 0);
-        set_u8(meta::kFragment, 0);
+        static_assert(meta::kL3None == 0);
+        opaque_zero(R4);
+        for (int16_t field : {meta::kL3, meta::kProtoKnown, meta::kFragment}) e.emit(stx(BPF_B, R10, R4, field));
         e.bind(ext_error);  // addresses stay usable, the protocol is unknown
         e.bind(l4_truncated);
-        set_u32(meta::kError, 1);
+        e.set_origin("parser: error counter");
+        count_error();
+    }
+
+    // Every path of the general parser arrives here with different packet pointers in the
+    // scratch registers and metadata slots of different verifier kinds (bytes stored one by
+    // one, 8-byte copies, zeroes). Clear the registers, and rewrite each slot with one 8-byte
+    // load and store: each becomes a spilled unknown value, as on the fast path, and the
+    // verifier sees one state at the rules (on kernels before 6.8, which compare stack slots
+    // by kind, too).
+    void join(Label parsed) {
+        e.bind(done);
+        e.set_origin("parser (general path)");
+        for (Reg r : {R0, R1, R2, R3, R4, R5}) e.emit(mov64_imm(r, 0));
+        for (int16_t off = 0; off < meta::kSize; off += 8) {
+            const auto slot = static_cast<int16_t>(meta::kBase + off);
+            e.emit(ldx(BPF_DW, R1, R10, slot));
+            e.emit(stx(BPF_DW, R10, R1, slot));
+        }
+        e.emit(mov64_imm(R1, 0));
+        e.jump(parsed);
     }
 };
 
@@ -289,21 +428,15 @@ struct Parser {
 
 void emit_packet_parser(Emitter& e, const ParserFeatures& features, const ParserExits& exits) {
     Parser p{e, features};
-    p.prologue();
+    Label general = e.new_label();
+    p.entry();
+    p.fast_ipv4(general, exits.parsed);
+    e.bind(general);
+    p.general_prologue();
     p.ethernet(exits.non_ip);
     p.transport();
-    p.errors();
-    e.bind(p.done);
-    // Every path arrives here with different packet pointers in the scratch registers. Clear
-    // them so the verifier sees one state and checks the rules once, not once per header path.
-    for (Reg r : {R1, R2, R3, R4, R5, R7, R8}) e.emit(mov64_imm(r, 0));
-    // IPv4 paths leave the first address slot partly written (stack "misc" bytes), IPv6 paths a
-    // spilled register; the verifier does not treat the two as equal, and the rules would be
-    // verified once per family. Rewriting one byte the matchers never load with a wider access
-    // (the last byte of the slot: IPv4 leaves it zero) turns every path's slot into "misc".
-    e.emit(ldx(BPF_B, R1, R10, static_cast<int16_t>(meta::kSrc + 7)));
-    e.emit(stx(BPF_B, R10, R1, static_cast<int16_t>(meta::kSrc + 7)));
-    e.emit(mov64_imm(R1, 0));
+    p.errors(exits.count_error);
+    p.join(exits.parsed);
 }
 
 }  // namespace xfw::xdp

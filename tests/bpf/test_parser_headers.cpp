@@ -482,6 +482,89 @@ TEST_F(BpfParser, BrokenPacketWithPolicyAccept) {
     EXPECT_EQ(t.error_packets(), 1u);
 }
 
+// The error counter counts the same frames whatever the rules read: a ruleset that tests only
+// addresses (whose parser stores no TCP/UDP/ICMP field) or nothing at all still counts a
+// transport header cut short, exactly once.
+TEST_F(BpfParser, ErrorCounterDoesNotDependOnTheRuleset) {
+    const std::vector<std::pair<std::string, Frame>> broken = {
+        {"tcp4, IP length ends inside the TCP header", tcp4("10.0.0.1", "10.0.0.2", 1, 22).ipv4_total_length(30).build()},
+        {"tcp4 data offset 4", tcp4("10.0.0.1", "10.0.0.2", 1, 22).tcp_data_offset(4).build()},
+        {"udp4, 4 UDP bytes", udp4("10.0.0.1", "10.0.0.2", 1, 53).ipv4_total_length(24).truncate_to(kEth + 24).build()},
+        {"icmp4, 4 ICMP bytes", icmp4(8, 0).ipv4_total_length(24).truncate_to(kEth + 24).build()},
+        {"tcp6, 10 TCP bytes", tcp6("fd00::1", "fd00::2", 1, 22).ipv6_payload_length(10).truncate_to(kEth + 50).build()},
+        {"IPv4 IHL 4", tcp4("10.0.0.1", "10.0.0.2", 1, 22).ipv4_ihl(4).build()},
+        {"7 IPv6 extension headers", six_headers().dest_opts().tcp(1, 22).build()},
+    };
+    const std::vector<std::vector<std::string>> rulesets = {
+        {"-s 10.0.0.1 -j ACCEPT"}, {"-p tcp --dport 22 -j ACCEPT"}, {}, {"-i lo -j ACCEPT"}};
+    for (const auto& rules : rulesets) {
+        SCOPED_TRACE("rules: " + (rules.empty() ? std::string("none") : rules[0]));
+        auto t = XdpTester::from_rules(rules);
+        ASSERT_TRUE(t.ok()) << t.error();
+        for (size_t i = 0; i < broken.size(); ++i) {
+            SCOPED_TRACE(broken[i].first);
+            t.run(broken[i].second);
+            EXPECT_EQ(t.error_packets(), i + 1);
+        }
+        EXPECT_EQ(t.run(tcp4("10.0.0.1", "10.0.0.2", 1, 22).build()), XDP_PASS);
+        EXPECT_EQ(t.error_packets(), broken.size()) << "an intact frame is no error";
+    }
+    // The address rule still matches the frames whose addresses are usable.
+    auto t = XdpTester::from_rules({"-s 10.0.0.1 -j DROP"});
+    ASSERT_TRUE(t.ok()) << t.error();
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(t.run(broken[i].second), XDP_DROP) << broken[i].first;
+    EXPECT_EQ(t.run(broken[5].second), XDP_PASS) << "IPv4 header broken: no address";
+}
+
+// Untagged IPv4 without options whose header and 20 payload bytes are complete is parsed by a
+// fast path; the frames just outside it (shorter IP length or frame, options, a later
+// fragment) by the general one. Both give the rules the same fields.
+TEST_F(BpfParser, FastPathBoundaries) {
+    auto udp_of_ip_length = [](uint16_t len) {
+        return udp4("10.0.0.1", "10.0.0.2", 1, 53).payload_len(len - 28u);
+    };
+    expect_rule("-s 10.0.0.1 -p udp --dport 53", {
+        hit("udp, IP length 28 (general path)", udp_of_ip_length(28)),
+        hit("udp, IP length 39 (general path)", udp_of_ip_length(39)),
+        hit("udp, IP length 40 (fast path)", udp_of_ip_length(40)),
+        hit("udp, IP length 40, frame padded", udp_of_ip_length(40).pad_to(80)),
+        miss("udp, other port, IP length 40", udp4("10.0.0.1", "10.0.0.2", 1, 54).payload_len(12)),
+        hit("udp with a 4-byte option (general path)", udp_of_ip_length(40).ipv4_options({1, 1, 1, 1})),
+        hit("udp, first fragment (MF, offset 0)", udp_of_ip_length(40).more_fragments()),
+        hit("udp, don't fragment", udp_of_ip_length(40).dont_fragment()),
+        miss("udp, later fragment", udp_of_ip_length(40).frag_offset(1)),
+        miss("udp from another source", udp4("10.0.0.3", "10.0.0.2", 1, 53).payload_len(12)),
+        miss("tcp to 53", tcp4("10.0.0.1", "10.0.0.2", 1, 53)),
+    });
+    expect_rule("-d 10.0.0.2 -p tcp --sport 7 --tcp-flags SYN,ACK SYN", {
+        hit("syn (fast path)", tcp4("10.0.0.1", "10.0.0.2", 7, 80)),
+        hit("syn with options (general path)", tcp4("10.0.0.1", "10.0.0.2", 7, 80).ipv4_options({1, 1, 1, 1})),
+        miss("syn-ack", PacketBuilder().ipv4("10.0.0.1", "10.0.0.2").tcp(7, 80, tcpflag::kSyn | tcpflag::kAck)),
+        miss("other source port", tcp4("10.0.0.1", "10.0.0.2", 8, 80)),
+        miss("other destination", tcp4("10.0.0.1", "10.0.0.3", 7, 80)),
+        miss_err("data offset 4: malformed, no port or flag test matches",
+                 tcp4("10.0.0.1", "10.0.0.2", 7, 80).tcp_data_offset(4)),
+    });
+    expect_rule("-p icmp --icmp-type 8/0", {
+        hit("echo request, 8-byte header only (general path)", icmp4(8, 0)),
+        hit("echo request with 12 bytes of data (fast path)", icmp4(8, 0).payload_len(12)),
+        miss("echo request code 1 (fast path)", icmp4(8, 1).payload_len(12)),
+        miss("echo reply (fast path)", icmp4(0, 0).payload_len(12)),
+    });
+    expect_rule("-p 47", {
+        hit("GRE (fast path)", PacketBuilder().ipv4("10.0.0.1", "10.0.0.2").raw_l4(47, std::vector<uint8_t>(20, 0))),
+        miss("tcp", tcp4("10.0.0.1", "10.0.0.2", 1, 2)),
+    });
+    expect_rule("-s fd00::1", {
+        miss("IPv4 (fast path) against an IPv6 prefix", tcp4("10.0.0.1", "10.0.0.2", 1, 2)),
+        hit("IPv6", tcp6("fd00::1", "fd00::2", 1, 2)),
+    });
+    expect_rule("! -d fd00::2", {
+        miss("IPv4 (fast path) against a negated IPv6 prefix", tcp4("10.0.0.1", "10.0.0.2", 1, 2)),
+        hit("IPv6 other destination", tcp6("fd00::1", "fd00::3", 1, 2)),
+    });
+}
+
 // ---- Non-IP -------------------------------------------------------------------------------
 
 TEST_F(BpfParser, NonIpFramesPassEvenWithPolicyDrop) {

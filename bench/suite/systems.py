@@ -360,8 +360,12 @@ class XdpFilter(LiveSystem):
         for n, cmd in enumerate(tr["commands"], 1):
             self.keys[cmd[1]] = n
         self.entries_by = "bpftool batch" if bulk else "xdp-filter"
+        info = json.loads(run(["ip", "-n", lab.sut_ns, "-j", "link", "show", lab.sut_if]).stdout)[0]
+        self.prog_id = info.get("xdp", {}).get("prog", {}).get("id") or info.get("xdp", {}).get("attached", [{}])[0].get("prog", {}).get("id")
         if bulk:
-            write_xdp_filter_maps(os.path.join(self.pins, "xdp-filter"), tr["commands"])
+            if not self.prog_id:
+                raise RuntimeError("xdp-filter loaded no XDP program that `ip link` shows")
+            write_xdp_filter_maps(self.prog_id, tr["commands"])
         else:
             # One shell in the namespace for all entries (entering it once per entry would double
             # the setup time).
@@ -372,8 +376,6 @@ class XdpFilter(LiveSystem):
                 run(lab.sut(["sh", script.name]))
             finally:
                 os.unlink(script.name)
-        info = json.loads(run(["ip", "-n", lab.sut_ns, "-j", "link", "show", lab.sut_if]).stdout)[0]
-        self.prog_id = info.get("xdp", {}).get("prog", {}).get("id") or info.get("xdp", {}).get("attached", [{}])[0].get("prog", {}).get("id")
 
     def counters(self):
         out = run(self.lab.sut(self.env + ["status"])).stdout
@@ -397,12 +399,15 @@ class XdpFilter(LiveSystem):
 XDP_FILTER_FLAGS = {"src": 1, "dst": 2, "tcp": 4, "udp": 8}
 
 
-def write_xdp_filter_maps(pin_dir, commands):
-    """Writes `xdp-filter ip|port` entries straight into its pinned maps with one `bpftool batch`:
-    the same keys and values xdp-filter itself writes (filter_ipv4/filter_ipv6: the address in
-    network order; filter_ports: the port in network order in a u32 key), which the correctness
-    pass then checks through `xdp-filter status` and traffic. bpftool copies a per-CPU value to
-    every CPU."""
+def write_xdp_filter_maps(prog_id, commands):
+    """Writes `xdp-filter ip|port` entries straight into the maps of its loaded program with one
+    `bpftool batch`: the same keys and values xdp-filter itself writes (filter_ipv4/filter_ipv6:
+    the address in network order; filter_ports: the port in network order in a u32 key), which
+    the correctness pass then checks through `xdp-filter status` and traffic. The maps are found
+    by the program's id, not by pin: inside `ip netns exec`, xdp-filter pins them in whichever
+    bpffs it finds first. bpftool copies a per-CPU value to every CPU."""
+    map_ids = json.loads(run(["bpftool", "-j", "prog", "show", "id", str(prog_id)]).stdout).get("map_ids", [])
+    by_name = {json.loads(run(["bpftool", "-j", "map", "show", "id", str(m)]).stdout)["name"]: m for m in map_ids}
     entries = {}
     for cmd in commands:
         opts = dict(zip(cmd[2::2], cmd[3::2]))
@@ -417,10 +422,12 @@ def write_xdp_filter_maps(pin_dir, commands):
             m = "filter_ports"
         else:
             raise ValueError(f"xdp-filter command {cmd[0]!r}")
+        if m not in by_name:
+            raise RuntimeError(f"xdp-filter's program (id {prog_id}) has no map {m}: load it with that feature")
         entries[(m, key)] = entries.get((m, key), 0) | flags
     with tempfile.NamedTemporaryFile("w", suffix=".batch", delete=False) as batch:
         for (m, key), flags in entries.items():
-            batch.write(f"map update pinned {os.path.join(pin_dir, m)} key {' '.join(map(str, key))} "
+            batch.write(f"map update id {by_name[m]} key {' '.join(map(str, key))} "
                         f"value {' '.join(map(str, struct.pack('<Q', flags)))}\n")
     try:
         run(["bpftool", "batch", "file", batch.name])
@@ -553,7 +560,7 @@ def wait_settled(sys_, counted_total, start_total, timeout=2.0):
         if total - start_total >= counted_total or total == last or time.time() > deadline:
             return counts, policy
         last = total
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def live_point(tools, system, rs, cfg, bpffs, labs, profile, refusals):

@@ -83,6 +83,7 @@ def run_suite(repo, build, out, quick, runs, systems):
         log(f"skipped everything: {missing}")
         return results
 
+    watch = Stopwatch()
     workdir = os.path.join(out, "workload")
     sizes = sorted(set(cfg["sizes"]) | set(cfg["live_sizes"]))
     shapes = sorted(set(cfg["shapes"]) | set(cfg["live_shapes"]))
@@ -99,7 +100,6 @@ def run_suite(repo, build, out, quick, runs, systems):
     skipped = results["skipped"]
     profile = Profile()
     phases = results["phase_seconds"] = {}
-    watch = Stopwatch()
     phases["workload"] = watch.lap()
 
     # ---- BPF_PROG_TEST_RUN ---------------------------------------------------------------------

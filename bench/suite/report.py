@@ -228,7 +228,7 @@ def generate(results, img_dir):
         "trace with `BPF_PROG_RUN` + `BPF_F_TEST_XDP_LIVE_FRAMES` and an `XDP_TX` program on the sending end, "
         "pinned to CPU 0 (10–15 Mpps offered on an idle machine; AF_PACKET, tcpreplay and DPDK txonly reach "
         "0.3–0.6 Mpps here). One lab per system, kept across its rulesets. xfw, the floor and xdp-filter run in "
-        "native XDP on the receiving end (xdp-filter's entries written by its CLI up to 100 entries, above that "
+        "native XDP on the receiving end (xdp-filter's entries written by its CLI up to 10 entries, above that "
         "straight into its pinned maps with one `bpftool batch`, the same keys and values, checked the same "
         "way); iptables and "
         "nftables run in the receiving namespace's raw PREROUTING behind a bare XDP_PASS program (veth accepts "

@@ -22,7 +22,7 @@ LIVE_SYSTEMS = ["xdp-drop", "xfw", "xdp-filter", "iptables-nft", "iptables-legac
 FLOORS = {"test-run": "xdp-drop", "dpdk-pcap": "dpdk-drop", "live": "xdp-drop"}
 # xdp-filter adds one entry per process (it has no batch mode); longer lists are written into its
 # pinned maps with one `bpftool batch` instead (write_xdp_filter_maps).
-XDP_FILTER_CLI_MAX_ENTRIES = 100
+XDP_FILTER_CLI_MAX_ENTRIES = 10
 EAL = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--log-level=error", "--force-max-simd-bitwidth=512"]
 
 

@@ -1,16 +1,25 @@
 // xfw-bench-xdp: per-packet cost of an XDP program through BPF_PROG_TEST_RUN, after checking
 // its verdicts and per-rule counts on each trace against the expected ones.
 //
-//   xfw-bench-xdp (--rules FILE [--family v4|v6] | --bare-drop | --prog-id ID)
+//   xfw-bench-xdp (--rules FILE [--family v4|v6] [--linear] | --bare-drop | --prog-id ID)
 //                 --dir RULESET_DIR --traces NAME[,NAME...] [--runs 5] [--packets 200000]
+//                 [--max-run-ms MS]
 //
 // --rules compiles an iptables-restore file exactly as `xfw restore` + `xfw attach` do (the
-// firewall's one compile path, with a private counter map); --bare-drop loads a two-instruction
+// firewall's one compile path, with a private counter map); with --linear, map-backed rule
+// groups are off (CompileOptions::group_rules = false): every rule is tested in turn, as
+// bpfilter's generated code does, the baseline the grouped program is compared with; --bare-drop loads a two-instruction
 // XDP_DROP program (the floor); --prog-id times an XDP program already loaded by another tool
 // (xdp-filter), whose counts the suite checks live instead. RULESET_DIR holds expected.json and
 // the traces written by xfw-bench-workload.
 //
-// Prints one JSON object on stdout. A ruleset xfw refuses gives {"refused": "<message>"} and
+// Prints one JSON object on stdout: instructions, compile_ms (plan + emit + verify + load),
+// map_memory_bytes (the kernel's memlock charge of every map the program uses, from
+// /proc/self/fdinfo), seconds spent checking and timing, and per trace the verification and
+// the timed runs. Each run sends every frame of the trace --packets / frames times, fewer when
+// a calibration run says a run would take longer than --max-run-ms: a slow program's kernel
+// average over a few thousand runs per frame is as steady as over hundreds of thousands, and
+// the 1000-rule programs would otherwise spend most of the suite's time here. A ruleset xfw refuses gives {"refused": "<message>"} and
 // exit status 3, so the suite records the refusal instead of a figure.
 #include "control/compile.hpp"
 #include "control/counter_map.hpp"
@@ -29,6 +38,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -113,7 +123,7 @@ json verify(const Program& p, const std::vector<test::Frame>& frames, const json
     return {{"ok", problems.empty()}, {"problems", problems}};
 }
 
-Program compile_rules(const std::string& path, const std::string& family) {
+Program compile_rules(const std::string& path, const std::string& family, bool linear) {
     RestoreOptions opts;
     if (family == "v4") opts.family_hint = Family::V4;
     else if (family == "v6") opts.family_hint = Family::V6;
@@ -127,7 +137,7 @@ Program compile_rules(const std::string& path, const std::string& family) {
     p.state.ruleset = std::move(rs).value();
     assign_identities(p.state);
     const auto t0 = std::chrono::steady_clock::now();
-    auto prog = compile_private(p.state, "xfw_bench");
+    auto prog = compile_private(p.state, "xfw_bench", CompileOptions{.group_rules = !linear});
     p.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!prog) {
         std::cout << json{{"refused", prog.error().message}}.dump() << "\n";
@@ -161,6 +171,37 @@ Program by_id(uint32_t id) {
     uint32_t len = sizeof info;
     if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) p.instructions = info.xlated_prog_len / 8;
     return p;
+}
+
+// What the kernel charges for a map (its "memlock" line in fdinfo): entries, values and the
+// map's own structures, the figure to compare between programs that use maps differently.
+uint64_t map_memlock_bytes(int map_fd) {
+    std::ifstream in("/proc/self/fdinfo/" + std::to_string(map_fd));
+    for (std::string line; std::getline(in, line);) {
+        if (!line.starts_with("memlock:")) continue;
+        const auto digits = line.find_first_of("0123456789");
+        uint64_t bytes = 0;
+        if (digits != std::string::npos) std::from_chars(line.data() + digits, line.data() + line.size(), bytes);
+        return bytes;
+    }
+    return 0;
+}
+
+// Sum over the maps the loaded program references (counter map, group and set maps).
+json program_maps(int prog_fd) {
+    std::vector<uint32_t> ids(64);
+    bpf_prog_info info{};
+    info.nr_map_ids = static_cast<uint32_t>(ids.size());
+    info.map_ids = reinterpret_cast<uint64_t>(ids.data());
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return {{"error", errno_text(errno)}};
+    ids.resize(std::min<size_t>(info.nr_map_ids, ids.size()));
+    uint64_t total = 0;
+    for (uint32_t id : ids) {
+        Fd map(bpf_map_get_fd_by_id(id));
+        if (map.valid()) total += map_memlock_bytes(map.get());
+    }
+    return {{"maps", ids.size()}, {"map_memory_bytes", total}};
 }
 
 // Mean kernel-measured ns per packet over the trace: each frame run `repeat` times.
@@ -197,10 +238,11 @@ void park_in_dispatcher(int prog_fd) {
 
 int main(int argc, char** argv) {
     std::string rules, family, dir, traces_arg;
-    bool bare = false;
+    bool bare = false, linear = false;
     long prog_id = -1;
     int runs = 5;
     uint64_t packets = 200000;
+    double max_run_ms = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -209,27 +251,35 @@ int main(int argc, char** argv) {
         };
         if (a == "--rules") rules = value();
         else if (a == "--family") family = value();
+        else if (a == "--linear") linear = true;
         else if (a == "--bare-drop") bare = true;
         else if (a == "--prog-id") prog_id = std::stol(value());
         else if (a == "--dir") dir = value();
         else if (a == "--traces") traces_arg = value();
         else if (a == "--runs") runs = std::stoi(value());
         else if (a == "--packets") packets = std::stoull(value());
+        else if (a == "--max-run-ms") max_run_ms = std::stod(value());
         else fail("unknown option \"" + a + "\"");
     }
     if ((rules.empty() ? 0 : 1) + (bare ? 1 : 0) + (prog_id >= 0 ? 1 : 0) != 1)
         fail("give exactly one of --rules FILE, --bare-drop, --prog-id ID");
+    if (linear && rules.empty()) fail("--linear applies to --rules only");
     if (dir.empty() || traces_arg.empty()) fail("--dir and --traces are required");
     if (runs < 1 || packets < 1) fail("--runs and --packets must be positive");
 
     const json expected = json::parse(read_text(dir + "/expected.json"));
-    Program p = !rules.empty() ? compile_rules(rules, family) : bare ? bare_drop() : by_id(static_cast<uint32_t>(prog_id));
+    Program p = !rules.empty() ? compile_rules(rules, family, linear) : bare ? bare_drop() : by_id(static_cast<uint32_t>(prog_id));
 
     // A program loaded by another tool is attached already (and its interface is elsewhere).
     if (prog_id < 0) park_in_dispatcher(p.prog.get());
 
     json out{{"instructions", p.instructions}, {"traces", json::object()}};
+    double check_seconds = 0, timed_seconds = 0;
+    const auto since = [](std::chrono::steady_clock::time_point t0) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
     if (p.has_counters) out["compile_ms"] = p.compile_ms;
+    out.update(program_maps(p.prog.get()));
     std::stringstream names(traces_arg);
     for (std::string name; std::getline(names, name, ',');) {
         auto it = expected["traces"].find(name);
@@ -237,8 +287,20 @@ int main(int argc, char** argv) {
         auto frames = test::read_pcap(dir + "/" + (*it)["file"].get<std::string>());
         if (!frames) fail(frames.error().message);
         json t;
+        auto t0 = std::chrono::steady_clock::now();
         if (p.has_counters) t["verify"] = verify(p, *frames, *it);
-        const auto repeat = static_cast<uint32_t>(std::max<uint64_t>(1, packets / frames->size()));
+        check_seconds += since(t0);
+        t0 = std::chrono::steady_clock::now();
+        auto repeat = static_cast<uint32_t>(std::max<uint64_t>(1, packets / frames->size()));
+        if (max_run_ms > 0) {
+            constexpr uint32_t kCalibrationRepeat = 50;
+            auto ns = time_trace(p, *frames, kCalibrationRepeat);
+            if (!ns) fail(ns.error().message, 1);
+            const double run_ns = *ns * static_cast<double>(frames->size()) * repeat;
+            if (run_ns > max_run_ms * 1e6)
+                repeat = std::min(repeat, std::max<uint32_t>(kCalibrationRepeat, static_cast<uint32_t>(
+                                                                  repeat * (max_run_ms * 1e6 / run_ns))));
+        }
         t["repeat"] = repeat;
         t["ns_per_packet"] = json::array();
         for (int r = 0; r < runs; ++r) {
@@ -246,8 +308,10 @@ int main(int argc, char** argv) {
             if (!ns) fail(ns.error().message, 1);
             t["ns_per_packet"].push_back(*ns);
         }
+        timed_seconds += since(t0);
         out["traces"][name] = t;
     }
+    out["seconds"] = {{"check", check_seconds}, {"timed", timed_seconds}};
     std::cout << out.dump() << "\n";
     return 0;
 }

@@ -3,11 +3,13 @@
  * by priority, with per-rule packet and byte counters; or a drop-all loop (the DPDK floor).
  *
  *   xfw-bench-dpdk EAL-ARGS -- [--rules FILE --family v4|v6 | --drop-all] [--alg auto|NAME]
- *                              [--seconds S] [--runs N]
+ *                              [--seconds S] [--runs N] [--check-ports N]
  *
  * It polls each port in turn on the main lcore. net_pcap vdevs: with rx_pcap=F the trace is
  * read once (the correctness pass); with infinite_rx=1 it is replayed from memory for --runs
- * windows of --seconds each (the classification cost without I/O). Live vdevs (net_af_packet,
+ * windows of --seconds each (the classification cost without I/O). Without --seconds every
+ * net_pcap port is read once; with it, only the first --check-ports ports are (so one process,
+ * and one rte_acl build, serves both the correctness pass and the timed windows). Live vdevs (net_af_packet,
  * net_af_xdp): port 0 is polled until SIGINT/SIGTERM (or --seconds), and SIGUSR1 prints a
  * snapshot of the cumulative counts, so the caller can take differences around its traffic.
  *
@@ -25,6 +27,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -300,8 +303,25 @@ static void reset(struct counters *c, int nrules)
 	c->start = rte_rdtsc();
 }
 
+/* What was built before polling: the algorithm, the rule count, the build time and the DPDK heap
+ * the rules and rte_acl's tries took (rte_malloc's allocated bytes before and after). */
+struct classifier_info {
+	const char *alg;
+	int nrules;
+	double build_ms;
+	size_t memory_bytes;
+};
+
+static size_t heap_allocated_bytes(void)
+{
+	struct rte_malloc_socket_stats st;
+	memset(&st, 0, sizeof st);
+	rte_malloc_get_socket_stats((int)rte_socket_id(), &st);
+	return st.heap_allocsz_bytes;
+}
+
 static void print_window(uint16_t port, int run, const char *kind, const char *driver, bool drop_all,
-			 const char *alg, int nrules, double build_ms, const struct counters *c)
+			 const struct classifier_info *ci, const struct counters *c)
 {
 	const double hz = (double)rte_get_tsc_hz();
 	struct rte_eth_stats st;
@@ -309,17 +329,18 @@ static void print_window(uint16_t port, int run, const char *kind, const char *d
 	rte_eth_stats_get(port, &st);
 	const double rx = (double)c->received;
 	printf("{\"port\": %u, \"run\": %d, \"kind\": \"%s\", \"driver\": \"%s\", \"mode\": \"%s\", "
-	       "\"rte_acl_alg\": \"%s\", \"rules\": %d, \"build_ms\": %.3f, \"received\": %" PRIu64
+	       "\"rte_acl_alg\": \"%s\", \"rules\": %d, \"build_ms\": %.3f, \"memory_bytes\": %zu, \"received\": %" PRIu64
 	       ", \"dropped\": %" PRIu64 ", \"passed\": %" PRIu64 ", \"other_family\": %" PRIu64 ", \"seconds\": %.6f, "
 	       "\"busy_seconds\": %.6f, \"classify_ns_per_packet\": %.3f, \"loop_ns_per_packet\": %.3f, "
 	       "\"port_ipackets\": %" PRIu64 ", \"port_imissed\": %" PRIu64 ", \"policy\": [%" PRIu64 ", %" PRIu64
 	       "], \"rule_counts\": {",
-	       port, run, kind, driver, drop_all ? "drop-all" : "acl", alg, nrules, build_ms, c->received, c->dropped,
+	       port, run, kind, driver, drop_all ? "drop-all" : "acl", ci->alg, ci->nrules, ci->build_ms,
+	       ci->memory_bytes, c->received, c->dropped,
 	       c->passed, c->other_family, (double)(rte_rdtsc() - c->start) / hz, (double)c->loop_cycles / hz,
 	       rx > 0 ? (double)c->classify_cycles * 1e9 / hz / rx : 0.0,
 	       rx > 0 ? (double)c->loop_cycles * 1e9 / hz / rx : 0.0, st.ipackets, st.imissed, c->pkts[0], c->bytes[0]);
 	bool first = true;
-	for (int r = 1; r <= nrules; r++) {
+	for (int r = 1; r <= ci->nrules; r++) {
 		if (!c->pkts[r])
 			continue;
 		printf("%s\"%d\": [%" PRIu64 ", %" PRIu64 "]", first ? "" : ", ", r, c->pkts[r], c->bytes[r]);
@@ -341,10 +362,12 @@ int main(int argc, char **argv)
 	bool drop_all = false;
 	double seconds = 0;
 	int runs = 1;
+	int check_ports = 0;
 	static const struct option opts[] = {
 		{"rules", required_argument, 0, 'r'}, {"family", required_argument, 0, 'f'},
 		{"drop-all", no_argument, 0, 'd'},    {"alg", required_argument, 0, 'a'},
 		{"seconds", required_argument, 0, 's'}, {"runs", required_argument, 0, 'n'},
+		{"check-ports", required_argument, 0, 'c'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -357,6 +380,7 @@ int main(int argc, char **argv)
 		case 'a': alg_want = optarg; break;
 		case 's': seconds = atof(optarg); break;
 		case 'n': runs = atoi(optarg); break;
+		case 'c': check_ports = atoi(optarg); break;
 		default: die("unknown option (see the usage in %s)", "bench/dpdk/acl_app.c");
 		}
 	}
@@ -366,6 +390,8 @@ int main(int argc, char **argv)
 		die("--family \"%s\": expected v4 or v6", family);
 	if (runs < 1)
 		die("--runs must be at least 1%s", "");
+	if (check_ports < 0)
+		die("--check-ports must not be negative%s", "");
 	const bool v6 = strcmp(family, "v6") == 0;
 	init_defs6();
 
@@ -377,11 +403,17 @@ int main(int argc, char **argv)
 	struct rte_acl_ctx *ctx = NULL;
 	const char *alg = "none";
 	const uint64_t build_start = rte_rdtsc();
+	const size_t heap_before = heap_allocated_bytes();
 	if (!drop_all) {
 		ctx = load_rules(rules_path, v6, &rules);
 		alg = choose_alg(ctx, alg_want);
 	}
-	const double build_ms = (double)(rte_rdtsc() - build_start) * 1e3 / (double)rte_get_tsc_hz();
+	const struct classifier_info ci = {
+		.alg = alg,
+		.nrules = rules.count,
+		.build_ms = (double)(rte_rdtsc() - build_start) * 1e3 / (double)rte_get_tsc_hz(),
+		.memory_bytes = heap_allocated_bytes() - heap_before,
+	};
 
 	struct rte_mempool *pool = rte_pktmbuf_pool_create("xfwbench_mbufs", 16383, 256, 0,
 							   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
@@ -419,12 +451,14 @@ int main(int argc, char **argv)
 		struct rte_eth_dev_info info;
 		rte_eth_dev_info_get(port, &info);
 		const bool pcap = strcmp(info.driver_name, "net_pcap") == 0;
-		/* A net_pcap port read once ends with its file: stop after 0.2 s without frames. */
-		const bool pcap_once = pcap && seconds == 0;
+		/* A net_pcap port read once ends with its file: rx_burst reads the file synchronously, so
+		 * an empty burst means the end; 20 ms without frames leaves a wide margin. */
+		const bool pcap_once = pcap && (seconds == 0 || port < check_ports);
 		const int port_runs = pcap && !pcap_once ? runs : 1;
 		for (int run = 0; run < port_runs && !stop; run++) {
 			reset(&cnt, rules.count);
-			const uint64_t deadline = seconds > 0 ? cnt.start + (uint64_t)(seconds * (double)hz) : UINT64_MAX;
+			const uint64_t deadline =
+				seconds > 0 && !pcap_once ? cnt.start + (uint64_t)(seconds * (double)hz) : UINT64_MAX;
 			uint64_t last_rx = cnt.start;
 			while (!stop) {
 				const uint64_t t0 = rte_rdtsc();
@@ -432,12 +466,11 @@ int main(int argc, char **argv)
 					break;
 				if (dump) {
 					dump = 0;
-					print_window(port, run, "snapshot", info.driver_name, drop_all, alg, rules.count,
-						     build_ms, &cnt);
+					print_window(port, run, "snapshot", info.driver_name, drop_all, &ci, &cnt);
 				}
 				const uint16_t n = rte_eth_rx_burst(port, 0, burst, BURST);
 				if (n == 0) {
-					if (pcap_once && t0 - last_rx > hz / 5)
+					if (pcap_once && t0 - last_rx > hz / 50)
 						break;
 					continue;
 				}
@@ -475,7 +508,7 @@ int main(int argc, char **argv)
 				rte_pktmbuf_free_bulk(burst, n);
 				cnt.loop_cycles += rte_rdtsc() - t0;
 			}
-			print_window(port, run, "window", info.driver_name, drop_all, alg, rules.count, build_ms, &cnt);
+			print_window(port, run, "window", info.driver_name, drop_all, &ci, &cnt);
 		}
 	}
 

@@ -94,6 +94,30 @@ class Lab:
         return info[0]["stats64"]["rx"]["packets"]
 
 
+class LabKeeper:
+    """One lab kept across a system's rulesets (each system cleans up after a point: detach,
+    flush, unload), made again after a point failed in a way that may have left state behind."""
+
+    def __init__(self):
+        self.lab = None
+
+    def get(self):
+        if self.lab is None:
+            self.lab = Lab().__enter__()
+        return self.lab
+
+    def discard(self):
+        if self.lab is not None:
+            self.lab.cleanup()
+            self.lab = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.discard()
+
+
 class Bpffs:
     """A private bpffs mounted at /run/xfw-bench-bpf-<pid> (bpffs is not mounted on these
     machines, and `ip netns exec` hides /sys/fs/bpf); unmounted and removed on exit."""

@@ -10,7 +10,7 @@ import time
 
 from suite import lab as labmod
 from suite import systems as sysmod
-from suite.util import log, run, stats
+from suite.util import Profile, Stopwatch, log, run, stats
 
 FULL = {
     "shapes": ["blocklist", "ports", "classbench"],
@@ -24,8 +24,11 @@ FULL = {
     "packets": 256,
     "runs": 5,
     "testrun_packets": 200000,
-    "dpdk_seconds": 0.1,
-    "live_seconds": 0.4,
+    "testrun_max_run_ms": 40,
+    # At the rates reached here (0.03-4 Mpps live, 10-60 Mpps from memory) a window still holds
+    # 10^4-10^6 packets; the min-max of the 5 windows in the report shows whether that was enough.
+    "dpdk_seconds": 0.05,
+    "live_seconds": 0.25,
 }
 QUICK = dict(FULL, sizes=[1, 100], testrun_families=["v4", "v6"], testrun_traces=["first-64", "none-64"],
              dpdk_traces=["none-64"], live_shapes=["classbench", "blocklist"], live_sizes=[100], packets=64,
@@ -80,6 +83,7 @@ def run_suite(repo, build, out, quick, runs, systems):
         log(f"skipped everything: {missing}")
         return results
 
+    watch = Stopwatch()
     workdir = os.path.join(out, "workload")
     sizes = sorted(set(cfg["sizes"]) | set(cfg["live_sizes"]))
     shapes = sorted(set(cfg["shapes"]) | set(cfg["live_shapes"]))
@@ -94,18 +98,28 @@ def run_suite(repo, build, out, quick, runs, systems):
 
     points = results["points"]
     skipped = results["skipped"]
+    profile = Profile()
+    phases = results["phase_seconds"] = {}
+    phases["workload"] = watch.lap()
 
     # ---- BPF_PROG_TEST_RUN ---------------------------------------------------------------------
-    log("phase 1: BPF_PROG_TEST_RUN (xfw, bare XDP_DROP)")
+    log("phase 1: BPF_PROG_TEST_RUN (xfw, xfw-linear, bare XDP_DROP)")
+    refusals = {}  # (system, ruleset) -> message: a live attach of the same rules is not tried again
     for rs in rulesets:
         if rs["shape"] not in cfg["shapes"] or rs["rules"] not in cfg["sizes"] or rs["family"] not in cfg["testrun_families"]:
             continue
         traces = [t for t in cfg["testrun_traces"] if t in rs["expected"]["traces"]]
         if want("xdp-drop"):
-            points += sysmod.testrun_points(tools, "xdp-drop", rs, traces, cfg, ["--bare-drop"])
-        if want("xfw"):
-            points += sysmod.testrun_points(tools, "xfw", rs, traces, cfg,
-                                            ["--rules", os.path.join(rs["dir"], "rules.iptables"), "--family", rs["family"]])
+            points += sysmod.testrun_points(tools, "xdp-drop", rs, traces, cfg, ["--bare-drop"], profile)
+        rules = ["--rules", os.path.join(rs["dir"], "rules.iptables"), "--family", rs["family"]]
+        for system, extra in (("xfw", []), ("xfw-linear", ["--linear"])):
+            if not want(system):
+                continue
+            pts = sysmod.testrun_points(tools, system, rs, traces, cfg, rules + extra, profile)
+            if pts and pts[0]["status"] == "refused":
+                refusals[(system, rs["name"])] = pts[0]["message"]
+            points += pts
+    phases["test-run"] = watch.lap()
 
     # ---- DPDK on net_pcap ----------------------------------------------------------------------
     log("phase 2: DPDK rte_acl on net_pcap (classification without I/O)")
@@ -120,9 +134,10 @@ def run_suite(repo, build, out, quick, runs, systems):
                 continue
             traces = [t for t in cfg["dpdk_traces"] if t in rs["expected"]["traces"]]
             if want("dpdk-drop"):
-                points += sysmod.dpdk_pcap_points(tools, "dpdk-drop", rs, traces, cfg)
+                points += sysmod.dpdk_pcap_points(tools, "dpdk-drop", rs, traces, cfg, profile)
             if want("dpdk-acl"):
-                points += sysmod.dpdk_pcap_points(tools, "dpdk-acl", rs, traces, cfg)
+                points += sysmod.dpdk_pcap_points(tools, "dpdk-acl", rs, traces, cfg, profile)
+    phases["dpdk-pcap"] = watch.lap()
 
     # ---- Live on veth --------------------------------------------------------------------------
     log("phase 3: live traffic on a veth pair between two namespaces")
@@ -141,50 +156,97 @@ def run_suite(repo, build, out, quick, runs, systems):
             skipped.append({"system": s, "reason": r})
             log(f"skipped {s}: {r}")
     live = [s for s in live if s not in reasons]
+    live_rulesets = [rs for rs in rulesets if rs["family"] == "v4" and rs["shape"] in cfg["live_shapes"]
+                     and rs["rules"] in cfg["live_sizes"]]
     with labmod.Bpffs() as bpffs:
-        for rs in rulesets:
-            if rs["family"] != "v4" or rs["shape"] not in cfg["live_shapes"] or rs["rules"] not in cfg["live_sizes"]:
-                continue
-            for s in live:
-                points += sysmod.live_point(tools, s, rs, cfg, bpffs)
+        for s in live:
+            # One lab per system: namespaces and veths are made once, not once per ruleset.
+            with labmod.LabKeeper() as labs:
+                for rs in live_rulesets:
+                    points += sysmod.live_point(tools, s, rs, cfg, bpffs, labs, profile, refusals)
+    phases["live"] = watch.lap()
 
     sysmod.add_ratios(points)
     if not quick:
-        log("phase 4: compiler phases by ruleset size (Google Benchmark, bench/bench_compile.cpp)")
+        log("phase 4: compiler phases by ruleset size and Wasm translation (Google Benchmark)")
         results["compile"] = compile_benchmarks(build)
+        results["wasm_translation"] = wasm_benchmarks(build)
+        phases["google-benchmark"] = watch.lap()
+    results["profile"] = profile.entries
     results["seconds"] = round(time.time() - started, 1)
     results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     log(f"done in {results['seconds']} s")
     return results
 
 
-def compile_benchmarks(build):
-    """Parse, plan, emit and compile+verify+load times of the ClassBench-style rulesets, from
-    xfw_bench's Google Benchmark JSON (aggregates of 5 repetitions): [{"phase", "rules",
-    "median_ms", "mean_ms", "stddev_ms"} or {"phase", "rules", "error"}]."""
-    exe = os.path.join(build, "bench", "xfw_bench")
+def google_benchmark(exe, args, timeout=900):
+    """Runs a Google Benchmark binary with 5 repetitions and returns ({name: {aggregate: run}},
+    {name: error}, problem): the median, mean and stddev aggregates of each benchmark."""
     if not os.access(exe, os.X_OK):
-        return [{"phase": "all", "rules": 0, "error": f"{exe} is not built (needs libbenchmark-dev)"}]
-    r = run([exe, "--benchmark_filter=BM_(Parse|Plan|Emit|CompileVerifyLoad)/", "--benchmark_format=json"],
-            check=False, timeout=1800)
+        return {}, {}, f"{exe} is not built (needs libbenchmark-dev)"
+    # 0.1 s per repetition: 5 repetitions of it give the medians and spreads; Google Benchmark's
+    # default 0.5 s would make this phase several minutes.
+    r = run([exe, "--benchmark_format=json", "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true",
+             "--benchmark_min_time=0.1"] + args, check=False, timeout=timeout)
     try:
         data = json.loads(r.stdout)
     except ValueError:
-        return [{"phase": "all", "rules": 0, "error": (r.stderr.strip() or "no output")[-300:]}]
+        return {}, {}, (r.stderr.strip() or "no output")[-300:]
     aggregates, errors = {}, {}
     for b in data.get("benchmarks", []):
-        name = b.get("run_name", b["name"]).split("/")
-        phase, rules = name[0].removeprefix("BM_"), int(name[1])
+        name = b.get("run_name", b["name"])
         if b.get("error_occurred"):
-            errors[(phase, rules)] = b.get("error_message", "error")
+            errors[name] = b.get("error_message", "error")
         elif b.get("run_type") == "aggregate" and b.get("aggregate_name") in ("median", "mean", "stddev"):
-            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
-            aggregates.setdefault((phase, rules), {})[b["aggregate_name"] + "_ms"] = round(b["real_time"] * scale, 4)
+            aggregates.setdefault(name, {})[b["aggregate_name"]] = b
+    return aggregates, errors, None
+
+
+def _ms(b, key):
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+    return round(b[key] * scale, 4)
+
+
+def compile_benchmarks(build):
+    """Parse, plan, emit and compile+verify+load times of the ClassBench-style rulesets, from
+    xfw_bench (bench/bench_compile.cpp): [{"phase", "rules", "median_ms", "mean_ms", "stddev_ms",
+    "cpu_median_ms"} or {"phase", "rules", "error"}]."""
+    aggregates, errors, problem = google_benchmark(os.path.join(build, "bench", "xfw_bench"),
+                                                   ["--benchmark_filter=BM_(Parse|Plan|Emit|CompileVerifyLoad)/"])
+    if problem:
+        return [{"phase": "all", "rules": 0, "error": problem}]
     out = []
-    for key in sorted(set(aggregates) | set(errors), key=lambda k: (k[0], k[1])):
-        if key in errors:
-            out.append({"phase": key[0], "rules": key[1], "error": errors[key]})
-        elif "median_ms" in aggregates[key]:
-            out.append(dict({"phase": key[0], "rules": key[1]}, **aggregates[key]))
+    key = lambda name: (name.split("/")[0].removeprefix("BM_"), int(name.split("/")[1]))
+    for name in sorted(set(aggregates) | set(errors), key=key):
+        phase, rules = key(name)
+        if name in errors:
+            out.append({"phase": phase, "rules": rules, "error": errors[name]})
+        elif "median" in aggregates[name]:
+            a = aggregates[name]
+            entry = {"phase": phase, "rules": rules, "median_ms": _ms(a["median"], "real_time"),
+                     "cpu_median_ms": _ms(a["median"], "cpu_time")}
+            entry.update({f"{k}_ms": _ms(a[k], "real_time") for k in ("mean", "stddev") if k in a})
+            out.append(entry)
     return out
 
+
+def wasm_benchmarks(build):
+    """Translation time of the example Wasm policies and a generated 10k-instruction module, from
+    xfw_bench_wasm (bench/bench_wasm.cpp): [{"module", "wasm_insns", "bpf_insns", "median_ms",
+    "cpu_median_ms", "stddev_ms"} or {"module", "error"}]."""
+    aggregates, errors, problem = google_benchmark(os.path.join(build, "bench", "xfw_bench_wasm"), [])
+    if problem:
+        return [{"module": "all", "error": problem}]
+    out = []
+    for name in sorted(set(aggregates) | set(errors)):
+        module = name.removeprefix("translate/")
+        if name in errors:
+            out.append({"module": module, "error": errors[name]})
+        elif "median" in aggregates[name]:
+            m = aggregates[name]["median"]
+            entry = {"module": module, "median_ms": _ms(m, "real_time"), "cpu_median_ms": _ms(m, "cpu_time"),
+                     "wasm_insns": int(m.get("wasm_insns", 0)), "bpf_insns": int(m.get("bpf_insns", 0))}
+            if "stddev" in aggregates[name]:
+                entry["stddev_ms"] = _ms(aggregates[name]["stddev"], "real_time")
+            out.append(entry)
+    return out

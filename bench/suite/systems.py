@@ -7,19 +7,22 @@ import select
 import shlex
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import time
 
 from suite.lab import CpuMeter, Lab
-from suite.util import CommandError, log, run, stats
+from suite.util import CommandError, Stopwatch, log, run, stats
 
 LIVE_SYSTEMS = ["xdp-drop", "xfw", "xdp-filter", "iptables-nft", "iptables-legacy", "nftables",
                 "dpdk-drop-af_xdp", "dpdk-acl-af_xdp", "dpdk-acl-af_packet"]
 # Floors each system's figures are divided by (medians, same suite run, same ruleset and trace).
 FLOORS = {"test-run": "xdp-drop", "dpdk-pcap": "dpdk-drop", "live": "xdp-drop"}
-# xdp-filter takes one process per entry (no batch mode): bigger lists would dominate the suite.
-XDP_FILTER_MAX_ENTRIES = 1000
+# xdp-filter adds one entry per process (it has no batch mode); longer lists are written into its
+# pinned maps with one `bpftool batch` instead (write_xdp_filter_maps).
+XDP_FILTER_CLI_MAX_ENTRIES = 10
 EAL = ["--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--log-level=error", "--force-max-simd-bitwidth=512"]
 
 
@@ -73,33 +76,45 @@ def compare_counts(expected, rule_packets, policy_packets=None, rules_only_liste
 
 # ---- BPF_PROG_TEST_RUN ------------------------------------------------------------------------------
 
-def testrun_points(tools, system, rs, traces, cfg, args):
+def testrun_points(tools, system, rs, traces, cfg, args, profile):
+    """One xfw-bench-xdp process per ruleset: compile (or load), check every timed trace, time."""
     points = [base_point(system, "test-run", rs, t) for t in traces]
     if not traces:
         return []
+    watch = Stopwatch()
     r = run([tools.xdp] + args + ["--dir", rs["dir"], "--traces", ",".join(traces), "--runs", str(cfg["runs"]),
-                                  "--packets", str(cfg["testrun_packets"])], check=False)
+                                  "--packets", str(cfg["testrun_packets"]),
+                                  "--max-run-ms", str(cfg["testrun_max_run_ms"])], check=False)
     if r.returncode == 3:
         msg = json.loads(r.stdout)["refused"]
         for p in points:
             p["status"], p["message"] = "refused", msg
         log(f"{system} {rs['name']}: refused: {msg}")
+        profile.add(system, "test-run", rs, setup=watch.total())
         return points
     if r.returncode != 0:
         for p in points:
             p["status"], p["message"] = "error", (r.stderr.strip() or r.stdout.strip())[-500:]
         log(f"{system} {rs['name']}: error: {points[0]['message']}")
+        profile.add(system, "test-run", rs, setup=watch.total())
         return points
     out = json.loads(r.stdout)
+    own = out.get("seconds", {})
+    profile.add(system, "test-run", rs, setup=round(watch.total() - own.get("check", 0) - own.get("timed", 0), 3),
+                check=own.get("check", 0), timed=own.get("timed", 0))
     for p in points:
         t = out["traces"][p["trace"]]
         p["info"]["instructions"] = out.get("instructions")
+        for key in ("map_memory_bytes", "maps"):
+            if key in out:
+                p["info"][key] = out[key]
         if "compile_ms" in out:
             p["info"]["compile_load_ms"] = round(out["compile_ms"], 2)
         if "verify" in t and not t["verify"]["ok"]:
             p["status"], p["problems"] = "wrong", t["verify"]["problems"]
             continue
         p["info"]["verified"] = "verify" in t
+        p["info"]["repeat"] = t.get("repeat")
         p["metrics"]["ns_per_packet"] = stats(t["ns_per_packet"])
     log(f"{system} {rs['name']} test-run: " + ", ".join(
         f"{p['trace']} {p['metrics']['ns_per_packet']['median']:.1f} ns" if p["metrics"] else f"{p['trace']} {p['status']}"
@@ -122,57 +137,60 @@ def dpdk_env():
     return dict(os.environ, RUNTIME_DIRECTORY=d), d
 
 
-def dpdk_pcap_points(tools, system, rs, traces, cfg):
+def dpdk_pcap_points(tools, system, rs, traces, cfg, profile):
+    """One DPDK process per ruleset (one EAL start, one rte_acl build): rte_acl first reads every
+    trace of the ruleset once (the correctness pass), then the timed traces are replayed from
+    memory. The drop-all floor has nothing to check."""
     acl = system == "dpdk-acl"
     mode = ["--rules", os.path.join(rs["dir"], "rules.classbench"), "--family", rs["family"]] if acl else ["--drop-all"]
     points = [base_point(system, "dpdk-pcap", rs, t) for t in traces]
+    names = list(rs["expected"]["traces"]) if acl else []
+    pcap = lambda n: os.path.join(rs["dir"], rs["expected"]["traces"][n]["file"])
+    vdevs = [f"--vdev=net_pcap{i},rx_pcap={pcap(n)}" for i, n in enumerate(names)]
+    vdevs += [f"--vdev=net_pcap{len(names) + i},rx_pcap={pcap(t)},infinite_rx=1" for i, t in enumerate(traces)]
     env, rundir = dpdk_env()
+    watch = Stopwatch()
     try:
-        if acl:
-            # Correctness: every trace of the ruleset read once.
-            names = list(rs["expected"]["traces"])
-            vdevs = [f"--vdev=net_pcap{i},rx_pcap={os.path.join(rs['dir'], rs['expected']['traces'][n]['file'])}"
-                     for i, n in enumerate(names)]
-            r = subprocess.run([tools.dpdk] + eal_args(1) + vdevs + ["--"] + mode, capture_output=True, text=True,
-                               env=env, timeout=300)
-            windows = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
-            if r.returncode != 0 or len(windows) != len(names):
-                for p in points:
-                    p["status"], p["message"] = "error", (r.stderr.strip() or "no output")[-500:]
-                return points
-            problems = {}
-            for name, w in zip(names, windows):
-                exp = rs["expected"]["traces"][name]
-                counts = {int(k): v[0] for k, v in w["rule_counts"].items()}
-                pr = compare_counts(exp, counts, w["policy"][0])
-                if w["dropped"] != exp["dropped"]:
-                    pr.append(f"verdicts: {w['dropped']} dropped, expected {exp['dropped']}")
-                if pr:
-                    problems[name] = pr
-            if problems:
-                for p in points:
-                    p["status"] = "wrong"
-                    p["problems"] = [f"{n}: {x}" for n, pr in problems.items() for x in pr][:8]
-                log(f"{system} {rs['name']}: WRONG: {points[0]['problems'][:2]}")
-                return points
-        vdevs = [f"--vdev=net_pcap{i},rx_pcap={os.path.join(rs['dir'], rs['expected']['traces'][t]['file'])},infinite_rx=1"
-                 for i, t in enumerate(traces)]
         r = subprocess.run([tools.dpdk] + eal_args(1) + vdevs + ["--"] + mode +
-                           ["--seconds", str(cfg["dpdk_seconds"]), "--runs", str(cfg["runs"])],
+                           ["--seconds", str(cfg["dpdk_seconds"]), "--runs", str(cfg["runs"]),
+                            "--check-ports", str(len(names))],
                            capture_output=True, text=True, env=env, timeout=600)
         windows = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
-        if r.returncode != 0 or len(windows) != len(traces) * cfg["runs"]:
+        checks = [w for w in windows if w["port"] < len(names)]
+        timed = [w for w in windows if w["port"] >= len(names)]
+        check_s = sum(w["seconds"] for w in checks)
+        timed_s = sum(w["seconds"] for w in timed)
+        profile.add(system, "dpdk-pcap", rs, setup=round(watch.total() - check_s - timed_s, 3), check=round(check_s, 3),
+                    timed=round(timed_s, 3))
+        if r.returncode != 0 or len(checks) != len(names) or len(timed) != len(traces) * cfg["runs"]:
             for p in points:
                 p["status"], p["message"] = "error", (r.stderr.strip() or "no output")[-500:]
             return points
+        problems = {}
+        for name, w in zip(names, checks):
+            exp = rs["expected"]["traces"][name]
+            counts = {int(k): v[0] for k, v in w["rule_counts"].items()}
+            pr = compare_counts(exp, counts, w["policy"][0])
+            if w["dropped"] != exp["dropped"]:
+                pr.append(f"verdicts: {w['dropped']} dropped, expected {exp['dropped']}")
+            if pr:
+                problems[name] = pr
+        if problems:
+            for p in points:
+                p["status"] = "wrong"
+                p["problems"] = [f"{n}: {x}" for n, pr in problems.items() for x in pr][:8]
+            log(f"{system} {rs['name']}: WRONG: {points[0]['problems'][:2]}")
+            return points
         for i, p in enumerate(points):
-            ws = [w for w in windows if w["port"] == i]
+            ws = [w for w in timed if w["port"] == len(names) + i]
             key = "classify_ns_per_packet" if acl else "loop_ns_per_packet"
             p["metrics"]["ns_per_packet"] = stats([w[key] for w in ws])
             p["metrics"]["loop_ns_per_packet"] = stats([w["loop_ns_per_packet"] for w in ws])
             p["metrics"]["mpps"] = stats([w["received"] / w["seconds"] / 1e6 for w in ws])
             p["info"]["rte_acl_alg"] = ws[0]["rte_acl_alg"]
             p["info"]["build_ms"] = ws[0]["build_ms"]
+            if acl:
+                p["info"]["memory_bytes"] = ws[0].get("memory_bytes")
             p["info"]["verified"] = acl
         log(f"{system} {rs['name']} pcap ({points[0]['info'].get('rte_acl_alg')}): " +
             ", ".join(f"{p['trace']} {p['metrics']['ns_per_packet']['median']:.1f} ns" for p in points))
@@ -330,9 +348,10 @@ class XdpFilter(LiveSystem):
         tr = json.load(open(os.path.join(rs["dir"], "xdp-filter.json")))
         if not tr["expressible"]:
             raise Skip(f"cannot express this ruleset: {tr['reason']}")
-        if len(tr["commands"]) > XDP_FILTER_MAX_ENTRIES:
-            raise Skip(f"not run above {XDP_FILTER_MAX_ENTRIES} entries: xdp-filter adds one entry per process "
-                          f"(no batch mode), {len(tr['commands'])} entries would take minutes")
+        bulk = len(tr["commands"]) > XDP_FILTER_CLI_MAX_ENTRIES
+        if bulk and not shutil.which("bpftool"):
+            raise Skip(f"{len(tr['commands'])} entries need `bpftool` to be written in one batch (xdp-filter adds "
+                       "one entry per process): apt-get install bpftool")
         self.pins = os.path.join(bpffs.path, lab.sut_ns + "-xf")
         os.makedirs(self.pins, exist_ok=True)
         self.env = ["env", f"LIBXDP_BPFFS={self.pins}", "xdp-filter"]
@@ -340,17 +359,23 @@ class XdpFilter(LiveSystem):
         self.keys = {}
         for n, cmd in enumerate(tr["commands"], 1):
             self.keys[cmd[1]] = n
-        # One shell in the namespace for all entries (xdp-filter has no batch mode; entering the
-        # namespace once per entry would double the setup time).
-        with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as script:
-            script.write("set -e\n" + "".join(
-                " ".join(shlex.quote(a) for a in self.env + cmd) + "\n" for cmd in tr["commands"]))
-        try:
-            run(lab.sut(["sh", script.name]))
-        finally:
-            os.unlink(script.name)
+        self.entries_by = "bpftool batch" if bulk else "xdp-filter"
         info = json.loads(run(["ip", "-n", lab.sut_ns, "-j", "link", "show", lab.sut_if]).stdout)[0]
         self.prog_id = info.get("xdp", {}).get("prog", {}).get("id") or info.get("xdp", {}).get("attached", [{}])[0].get("prog", {}).get("id")
+        if bulk:
+            if not self.prog_id:
+                raise RuntimeError("xdp-filter loaded no XDP program that `ip link` shows")
+            write_xdp_filter_maps(self.prog_id, tr["commands"])
+        else:
+            # One shell in the namespace for all entries (entering it once per entry would double
+            # the setup time).
+            with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as script:
+                script.write("set -e\n" + "".join(
+                    " ".join(shlex.quote(a) for a in self.env + cmd) + "\n" for cmd in tr["commands"]))
+            try:
+                run(lab.sut(["sh", script.name]))
+            finally:
+                os.unlink(script.name)
 
     def counters(self):
         out = run(self.lab.sut(self.env + ["status"])).stdout
@@ -367,6 +392,47 @@ class XdpFilter(LiveSystem):
     def close(self):
         run(self.lab.sut(self.env + ["unload", self.lab.sut_if]), check=False)
         shutil.rmtree(self.pins, ignore_errors=True)
+
+
+# xdp-filter's map values (xdp-tools common_kern_user.h): mode and protocol flags in the low bits
+# of a per-CPU u64 whose upper bits (from bit 6) count hits.
+XDP_FILTER_FLAGS = {"src": 1, "dst": 2, "tcp": 4, "udp": 8}
+
+
+def write_xdp_filter_maps(prog_id, commands):
+    """Writes `xdp-filter ip|port` entries straight into the maps of its loaded program with one
+    `bpftool batch`: the same keys and values xdp-filter itself writes (filter_ipv4/filter_ipv6:
+    the address in network order; filter_ports: the port in network order in a u32 key), which
+    the correctness pass then checks through `xdp-filter status` and traffic. The maps are found
+    by the program's id, not by pin: inside `ip netns exec`, xdp-filter pins them in whichever
+    bpffs it finds first. bpftool copies a per-CPU value to every CPU."""
+    map_ids = json.loads(run(["bpftool", "-j", "prog", "show", "id", str(prog_id)]).stdout).get("map_ids", [])
+    by_name = {json.loads(run(["bpftool", "-j", "map", "show", "id", str(m)]).stdout)["name"]: m for m in map_ids}
+    entries = {}
+    for cmd in commands:
+        opts = dict(zip(cmd[2::2], cmd[3::2]))
+        flags = XDP_FILTER_FLAGS[opts.get("--mode", "dst")]
+        if cmd[0] == "ip":
+            v6 = ":" in cmd[1]
+            key = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, cmd[1])
+            m = "filter_ipv6" if v6 else "filter_ipv4"
+        elif cmd[0] == "port":
+            key = struct.pack("!H", int(cmd[1])) + b"\0\0"
+            flags |= XDP_FILTER_FLAGS[opts["--proto"]]
+            m = "filter_ports"
+        else:
+            raise ValueError(f"xdp-filter command {cmd[0]!r}")
+        if m not in by_name:
+            raise RuntimeError(f"xdp-filter's program (id {prog_id}) has no map {m}: load it with that feature")
+        entries[(m, key)] = entries.get((m, key), 0) | flags
+    with tempfile.NamedTemporaryFile("w", suffix=".batch", delete=False) as batch:
+        for (m, key), flags in entries.items():
+            batch.write(f"map update id {by_name[m]} key {' '.join(map(str, key))} "
+                        f"value {' '.join(map(str, struct.pack('<Q', flags)))}\n")
+    try:
+        run(["bpftool", "batch", "file", batch.name])
+    finally:
+        os.unlink(batch.name)
 
 
 class Iptables(LiveSystem):
@@ -484,91 +550,117 @@ def generate(tools, lab, trace_path, seconds=None):
     return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
 
 
-def wait_settled(sys_, expected_total, start_total, timeout=2.0):
-    """Polls the counters until they stop moving (DPDK and the stack may lag the generator)."""
+def wait_settled(sys_, counted_total, start_total, timeout=2.0):
+    """Polls the counters until they reach the packets the system counts (or stop moving: DPDK and
+    the stack may lag the generator, and a wrong system may never get there)."""
     deadline, last = time.time() + timeout, None
     while True:
         counts, policy = sys_.counters()
         total = sum(counts.values()) + (policy or 0)
-        if total - start_total >= expected_total or total == last or time.time() > deadline:
+        if total - start_total >= counted_total or total == last or time.time() > deadline:
             return counts, policy
         last = total
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
-def live_point(tools, system, rs, cfg, bpffs):
+def live_point(tools, system, rs, cfg, bpffs, labs, profile, refusals):
+    """Sets the system up on `labs`' lab (one per system, kept across its rulesets), checks the
+    per-rule counts of every 64-byte trace, times `cfg["runs"]` runs of the live trace."""
     trace = cfg["live_trace"]
     p = base_point(system, "live", rs, trace)
     if not bpffs.mounted and system in ("xfw", "xdp-filter", "dpdk-acl-af_xdp", "dpdk-drop-af_xdp"):
         p["status"], p["message"] = "skipped", f"no bpffs: {bpffs.error}"
         return [p]
+    if system == "xfw" and ("xfw", rs["name"]) in refusals:
+        # The same compile path (restore, plan, verify) refused it in the test-run phase.
+        p["status"], p["message"] = "refused", refusals[("xfw", rs["name"])]
+        log(f"{system} {rs['name']} live: refused (in the test-run phase)")
+        return [p]
     extra = []
+    watch = Stopwatch()
+    times = {}
     try:
-        with Lab() as lab:
-            try:
-                s = make_live(system, tools, lab, rs, bpffs)
-            except (Refused, Skip) as e:
-                p["status"], p["message"] = ("skipped" if isinstance(e, Skip) else "refused"), str(e)
-                log(f"{system} {rs['name']} live: {p['status']}: {p['message']}")
-                return [p]
-            try:
-                # Correctness: every trace of the ruleset once, counted per rule.
-                if s.verified:
-                    problems = []
-                    # Every 64-byte trace and one of mixed sizes (all of them are checked without
-                    # I/O in the other phases).
-                    checked = {n: e for n, e in rs["expected"]["traces"].items() if n.endswith("-64") or n == "last-mixed"}
-                    for name, exp in checked.items():
-                        before, pol0 = s.counters()
-                        generate(tools, lab, os.path.join(rs["dir"], exp["file"]))
-                        after, pol1 = wait_settled(s, exp["packets"], sum(before.values()) + (pol0 or 0))
-                        delta = {n: after.get(n, 0) - before.get(n, 0) for n in set(after) | set(before)}
-                        pol = pol1 - pol0 if s.has_policy and pol0 is not None else None
-                        listed = set(s.keys.values()) if isinstance(s, XdpFilter) else None
-                        problems += [f"{name}: {x}" for x in compare_counts(exp, delta, pol, listed)]
-                    if problems:
-                        p["status"], p["problems"] = "wrong", problems[:8]
-                        log(f"{system} {rs['name']} live: WRONG: {problems[:2]}")
-                        return [p]
-                p["info"]["verified"] = s.verified
-                if isinstance(s, XdpFilter) and s.prog_id and rs["family"] == "v4":
-                    extra = xdp_filter_testrun(tools, s, rs, cfg)
-                # Timed runs.
-                meter = CpuMeter(s.pids)
-                path = os.path.join(rs["dir"], rs["expected"]["traces"][trace]["file"])
-                offered, mpps, cpu, cpu_rx = [], [], [], []
-                for _ in range(cfg["runs"]):
-                    rx0, c0 = s.processed(), meter.snapshot()
-                    g = generate(tools, lab, path, cfg["live_seconds"])
-                    if s.dpdk:
-                        time.sleep(0.05)  # let the application drain its rings
-                    c1, rx1 = meter.snapshot(), s.processed()
-                    n = rx1 - rx0
-                    offered.append(g["frames"] / g["seconds"] / 1e6)
-                    if n <= 0:
-                        continue
-                    mpps.append(n / g["seconds"] / 1e6)
-                    cpu.append((c1 - c0 + g["thread_cpu_seconds"]) / (n / 1e6))
-                    cpu_rx.append((c1 - c0) / (n / 1e6))
-                if not mpps:
-                    p["status"], p["message"] = "error", "no packet reached the system during the timed runs"
+        lab = labs.get()
+        try:
+            s = make_live(system, tools, lab, rs, bpffs)
+        except (Refused, Skip) as e:
+            p["status"], p["message"] = ("skipped" if isinstance(e, Skip) else "refused"), str(e)
+            log(f"{system} {rs['name']} live: {p['status']}: {p['message']}")
+            return [p]
+        finally:
+            times["setup"] = watch.lap()
+        p["info"]["load_ms"] = round(times["setup"] * 1e3, 1)
+        if getattr(s, "entries_by", None):
+            p["info"]["entries_written_by"] = s.entries_by
+        try:
+            # Correctness: every 64-byte trace of the ruleset and one of mixed sizes (all of them are
+            # checked without I/O in the other phases), counted per rule.
+            if s.verified:
+                problems = []
+                listed = set(s.keys.values()) if isinstance(s, XdpFilter) else None
+                checked = {n: e for n, e in rs["expected"]["traces"].items() if n.endswith("-64") or n == "last-mixed"}
+                # Each trace's counts after are the next one's before: reading a 10 000-rule
+                # nftables or iptables-nft table takes seconds.
+                before, pol0 = s.counters()
+                for name, exp in checked.items():
+                    generate(tools, lab, os.path.join(rs["dir"], exp["file"]))
+                    counted = sum(v[0] for k, v in exp["rule_counts"].items() if listed is None or int(k) in listed)
+                    counted += exp["policy"][0] if s.has_policy else 0
+                    after, pol1 = wait_settled(s, counted, sum(before.values()) + (pol0 or 0))
+                    delta = {n: after.get(n, 0) - before.get(n, 0) for n in set(after) | set(before)}
+                    pol = pol1 - pol0 if s.has_policy and pol0 is not None else None
+                    problems += [f"{name}: {x}" for x in compare_counts(exp, delta, pol, listed)]
+                    before, pol0 = after, pol1
+                if problems:
+                    p["status"], p["problems"] = "wrong", problems[:8]
+                    log(f"{system} {rs['name']} live: WRONG: {problems[:2]}")
                     return [p]
-                p["metrics"] = {"offered_mpps": stats(offered), "mpps": stats(mpps), "cpu_s_per_mpkt": stats(cpu),
-                                "cpu_rx_s_per_mpkt": stats(cpu_rx)}
-                log(f"{system} {rs['name']} live: {p['metrics']['mpps']['median']:.3f} Mpps of "
-                    f"{p['metrics']['offered_mpps']['median']:.2f} offered, "
-                    f"{p['metrics']['cpu_s_per_mpkt']['median']:.3f} CPU s/Mpkt")
-            finally:
-                s.close()
+            p["info"]["verified"] = s.verified
+            times["check"] = watch.lap()
+            if isinstance(s, XdpFilter) and s.prog_id and rs["family"] == "v4":
+                extra = xdp_filter_testrun(tools, s, rs, cfg, profile)
+                watch.lap()  # profiled as its own test-run entry
+            # Timed runs.
+            meter = CpuMeter(s.pids)
+            path = os.path.join(rs["dir"], rs["expected"]["traces"][trace]["file"])
+            offered, mpps, cpu, cpu_rx = [], [], [], []
+            for _ in range(cfg["runs"]):
+                rx0, c0 = s.processed(), meter.snapshot()
+                g = generate(tools, lab, path, cfg["live_seconds"])
+                if s.dpdk:
+                    time.sleep(0.05)  # let the application drain its rings
+                c1, rx1 = meter.snapshot(), s.processed()
+                n = rx1 - rx0
+                offered.append(g["frames"] / g["seconds"] / 1e6)
+                if n <= 0:
+                    continue
+                mpps.append(n / g["seconds"] / 1e6)
+                cpu.append((c1 - c0 + g["thread_cpu_seconds"]) / (n / 1e6))
+                cpu_rx.append((c1 - c0) / (n / 1e6))
+            times["timed"] = watch.lap()
+            if not mpps:
+                p["status"], p["message"] = "error", "no packet reached the system during the timed runs"
+                return [p]
+            p["metrics"] = {"offered_mpps": stats(offered), "mpps": stats(mpps), "cpu_s_per_mpkt": stats(cpu),
+                            "cpu_rx_s_per_mpkt": stats(cpu_rx)}
+            log(f"{system} {rs['name']} live: {p['metrics']['mpps']['median']:.3f} Mpps of "
+                f"{p['metrics']['offered_mpps']['median']:.2f} offered, "
+                f"{p['metrics']['cpu_s_per_mpkt']['median']:.3f} CPU s/Mpkt")
+        finally:
+            s.close()
     except (CommandError, RuntimeError, OSError) as e:
         p["status"], p["message"] = "error", str(e)[-500:]
         log(f"{system} {rs['name']} live: error: {p['message']}")
+        labs.discard()  # whatever failed may have left state behind: the next point gets a fresh lab
+    finally:
+        times["close"] = watch.lap()
+        profile.add(system, "live", rs, **times)
     return [p] + extra
 
 
-def xdp_filter_testrun(tools, s, rs, cfg):
+def xdp_filter_testrun(tools, s, rs, cfg, profile):
     traces = [t for t in cfg["testrun_traces"] if t in rs["expected"]["traces"]]
-    pts = testrun_points(tools, "xdp-filter", rs, traces, cfg, ["--prog-id", str(s.prog_id)])
+    pts = testrun_points(tools, "xdp-filter", rs, traces, cfg, ["--prog-id", str(s.prog_id)], profile)
     for p in pts:
         p["info"]["verified"] = "live"  # its per-entry counts were checked on the veth
     return pts

@@ -32,6 +32,33 @@ class CommandError(Exception):
                          f"{err[-1] if err else '(no output)'}")
 
 
+class Stopwatch:
+    """Laps of wall time, for the suite's profile of where its own time goes."""
+
+    def __init__(self):
+        self.start = self.last = time.monotonic()
+
+    def lap(self):
+        now = time.monotonic()
+        d, self.last = now - self.last, now
+        return round(d, 3)
+
+    def total(self):
+        return round(time.monotonic() - self.start, 3)
+
+
+class Profile:
+    """Where the suite's own time goes: wall seconds of setup (tools, namespaces, rules loaded),
+    correctness check and timed runs, per system, method and ruleset."""
+
+    def __init__(self):
+        self.entries = []
+
+    def add(self, system, method, rs, **seconds):
+        self.entries.append(dict({"system": system, "method": method, "ruleset": rs["name"]},
+                                 **{k: round(v, 3) for k, v in seconds.items()}))
+
+
 def stats(values):
     """{"runs": [...], "median", "min", "max"} of the measured values (None if there are none)."""
     vals = [v for v in values if v is not None]

@@ -7,7 +7,7 @@
 //
 // --rules compiles an iptables-restore file exactly as `xfw restore` + `xfw attach` do (the
 // firewall's one compile path, with a private counter map); with --linear, map-backed rule
-// groups are off (CompileOptions::group_rules = false): every rule is tested in turn, as
+// groups and classification trees are off (CompileOptions group_rules and classifier_trees false): every rule is tested in turn, as
 // bpfilter's generated code does, the baseline the grouped program is compared with; --bare-drop loads a two-instruction
 // XDP_DROP program (the floor); --prog-id times an XDP program already loaded by another tool
 // (xdp-filter), whose counts the suite checks live instead. RULESET_DIR holds expected.json and
@@ -137,7 +137,7 @@ Program compile_rules(const std::string& path, const std::string& family, bool l
     p.state.ruleset = std::move(rs).value();
     assign_identities(p.state);
     const auto t0 = std::chrono::steady_clock::now();
-    auto prog = compile_private(p.state, "xfw_bench", CompileOptions{.group_rules = !linear});
+    auto prog = compile_private(p.state, "xfw_bench", CompileOptions{.group_rules = !linear, .classifier_trees = !linear});
     p.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!prog) {
         std::cout << json{{"refused", prog.error().message}}.dump() << "\n";

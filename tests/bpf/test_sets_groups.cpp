@@ -1,7 +1,7 @@
 // Sets (-m set) and map-backed rule groups through BPF_PROG_TEST_RUN: every set type and
 // direction, negation, element changes seen by the next packet without a new program, and the
 // grouped program against the plain linear one on seeded random rulesets (verdicts and every
-// rule's counters equal).
+// rule's counters equal), before and after rule changes made live in the group maps.
 #include "control/compile.hpp"
 #include "control/counter_map.hpp"
 #include "control/firewall.hpp"

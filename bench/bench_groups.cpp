@@ -238,10 +238,13 @@ private:
     bool mounted_ = false;
 };
 
+// The ruleset `xfw restore` would commit: unchanged rules keep their identities (and slots).
 Expected<Ruleset> ruleset_of(const std::vector<std::string>& rules, const Ruleset& current) {
     std::string text = "*filter\n:INPUT ACCEPT [0:0]\n";
     for (const std::string& r : rules) text += "-A INPUT " + r + "\n";
-    return parse_restore(text + "COMMIT\n", current);
+    auto next = parse_restore(text + "COMMIT\n", current);
+    if (next) carry_identities(current, *next);
+    return next;
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {
@@ -316,6 +319,7 @@ void BM_GroupMapSwitch(benchmark::State& st) {
         auto change = LiveGroupChange::prepare(paths.bpffs, running->compiled.program.get(), *before, *after);
         if (!change) return st.SkipWithError("the change was not found live-capable");
         prepare_ms.push_back(ms_since(start));
+        st.counters["entries_changed"] = static_cast<double>(change->changed_entries());
         start = std::chrono::steady_clock::now();
         Status s = change->write_next();
         if (s) s = change->switch_generation();

@@ -452,6 +452,7 @@ TEST_F(BpfGroups, LiveChangesEqualAFreshLinearProgram) {
         for (const std::string& r : rs.rules) text += "-A INPUT " + r + "\n";
         auto next = parse_restore(text + "COMMIT\n", fw->state().ruleset);
         ASSERT_TRUE(next.ok()) << next.error().message;
+        carry_identities(fw->state().ruleset, *next);  // as `xfw restore` does
         Status s = fw->commit(std::move(next).value());
         ASSERT_TRUE(s.ok()) << s.error().message;
     };

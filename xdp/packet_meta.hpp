@@ -47,9 +47,10 @@ inline constexpr int16_t kStackUse = 64;
 
 // [-96, -64): the key a TestLookup builds for its map lookup (at most 24 bytes used).
 inline constexpr int16_t kLookupKey = -96;
-// [-104, -96): the group generation (u32) map-backed rule groups key their lookups with, read
-// once per packet before the first rule (plan.hpp TestLookup::versioned).
-inline constexpr int16_t kGroupGeneration = -104;
+// [-152, -148): the group generation (u32) map-backed rule groups key their lookups with, read
+// once per packet before the first rule (plan.hpp TestLookup::versioned). Kept clear of
+// [-144, -96), where other strategies build their keys.
+inline constexpr int16_t kGroupGeneration = -152;
 
 inline constexpr uint8_t kL3None = 0;  // not IP, or an IP header too broken to use
 inline constexpr uint8_t kL3Ipv4 = 1;

@@ -9,14 +9,19 @@
 #include "bench/bench_programs.hpp"
 
 #include "control/compile.hpp"
+#include "control/firewall.hpp"
+#include "control/group_maps.hpp"
 #include "control/loader.hpp"
 #include "control/restore_file.hpp"
 #include "control/set_maps.hpp"
 #include "xdp/insn.hpp"
 
 #include <benchmark/benchmark.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -207,6 +212,135 @@ void BM_CompileBlocklist(benchmark::State& st) {
     }
 }
 
+// A private bpffs and state directory for the firewall benchmarks, removed afterwards.
+class Scratch {
+public:
+    Scratch() {
+        char tmpl[] = "/tmp/xfw-bench-groups-XXXXXX";
+        if (!::mkdtemp(tmpl)) return;
+        dir_ = tmpl;
+        std::filesystem::create_directories(dir_ + "/bpf");
+        std::filesystem::create_directories(dir_ + "/state");
+        mounted_ = ::mount("bpf", (dir_ + "/bpf").c_str(), "bpf", 0, nullptr) == 0;
+    }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    ~Scratch() {
+        if (mounted_) ::umount2((dir_ + "/bpf").c_str(), MNT_DETACH);
+        std::error_code ec;
+        if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+    }
+    bool ok() const { return mounted_; }
+    Paths paths() const { return Paths{dir_ + "/bpf/xfw", dir_ + "/state"}; }
+
+private:
+    std::string dir_;
+    bool mounted_ = false;
+};
+
+// The ruleset `xfw restore` would commit: unchanged rules keep their identities (and slots).
+Expected<Ruleset> ruleset_of(const std::vector<std::string>& rules, const Ruleset& current) {
+    std::string text = "*filter\n:INPUT ACCEPT [0:0]\n";
+    for (const std::string& r : rules) text += "-A INPUT " + r + "\n";
+    auto next = parse_restore(text + "COMMIT\n", current);
+    if (next) carry_identities(current, *next);
+    return next;
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One rule inside an N-rule source blocklist replaced (its address toggled), committed
+// through the firewall as `xfw -R` does after reading the state: arg 1 = 1 lets the change be
+// made in the group's maps (live), 0 replaces the last rule, outside the group, so the same
+// commit compiles, verifies and swaps a new program (the baseline). `commit_ms` is the whole
+// transaction (open with the state lock, commit, state saved); the wall time per iteration.
+void BM_GroupRuleChange(benchmark::State& st) {
+    const size_t n = static_cast<size_t>(st.range(0));
+    const bool inside = st.range(1) != 0;
+    Scratch scratch;
+    if (!scratch.ok()) return st.SkipWithError("cannot mount a private bpffs (run as root)");
+    std::vector<std::string> rules = host_blocklist(n);
+    rules.push_back("-p tcp --dport 22 -j ACCEPT");
+    {
+        auto fw = Firewall::open(scratch.paths());
+        if (!fw) return st.SkipWithError(fw.error().message.c_str());
+        auto rs = ruleset_of(rules, fw->state().ruleset);
+        if (!rs) return st.SkipWithError(rs.error().message.c_str());
+        if (Status s = fw->commit(std::move(rs).value()); !s) return st.SkipWithError(s.error().message.c_str());
+    }
+    bool flip = false;
+    for (auto _ : st) {
+        flip = !flip;
+        if (inside) rules[n / 2] = "-s " + v4(flip ? 0x0a0b0c0du : kBlockBase + static_cast<uint32_t>(n / 2) * 3) + " -j DROP";
+        else rules.back() = std::string("-p tcp --dport ") + (flip ? "23" : "22") + " -j ACCEPT";
+        const auto start = std::chrono::steady_clock::now();
+        auto fw = Firewall::open(scratch.paths());
+        if (!fw) return st.SkipWithError(fw.error().message.c_str());
+        auto rs = ruleset_of(rules, fw->state().ruleset);
+        if (!rs) return st.SkipWithError(rs.error().message.c_str());
+        if (Status s = fw->commit(std::move(rs).value()); !s) return st.SkipWithError(s.error().message.c_str());
+        st.SetIterationTime(ms_since(start) / 1e3);
+    }
+}
+
+// The map part of a live change to one rule of an N-rule blocklist group, without the
+// firewall around it: `prepare_ms` generates both programs and diffs their groups,
+// `switch_us` writes the unused generation and switches to it (the change is in effect),
+// `catch_up_ms` waits out the old generation (an RCU grace period) and rewrites it.
+void BM_GroupMapSwitch(benchmark::State& st) {
+    const size_t n = static_cast<size_t>(st.range(0));
+    Scratch scratch;
+    if (!scratch.ok()) return st.SkipWithError("cannot mount a private bpffs (run as root)");
+    const Paths paths = scratch.paths();
+    std::filesystem::create_directories(paths.bpffs);
+    State states[2];
+    for (int v = 0; v < 2; ++v) {
+        std::vector<std::string> rules = host_blocklist(n);
+        if (v == 1) rules[n / 2] = "-s 10.11.12.13 -j DROP";
+        auto rs = ruleset_of(rules, v == 0 ? Ruleset::empty() : states[0].ruleset);
+        if (!rs) return st.SkipWithError(rs.error().message.c_str());
+        states[v] = v == 0 ? State{} : states[0];
+        states[v].ruleset = std::move(rs).value();
+        assign_identities(states[v]);
+    }
+    auto running = compile_private(states[0], "xfw_bench");
+    if (!running) return st.SkipWithError(running.error().message.c_str());
+    if (Status s = pin_group_maps(paths.bpffs, running->compiled.group_maps); !s)
+        return st.SkipWithError(s.error().message.c_str());
+    std::vector<double> prepare_ms, switch_us, catch_up_ms;
+    int from = 0;
+    for (auto _ : st) {
+        auto start = std::chrono::steady_clock::now();
+        auto before = generate_for_host(states[from], running->counter_slots, xdp::CounterMode::PerCpu);
+        auto after = generate_for_host(states[1 - from], running->counter_slots, xdp::CounterMode::PerCpu);
+        if (!before || !after) return st.SkipWithError("cannot generate the programs");
+        auto change = LiveGroupChange::prepare(paths.bpffs, running->compiled.program.get(), *before, *after);
+        if (!change) return st.SkipWithError("the change was not found live-capable");
+        prepare_ms.push_back(ms_since(start));
+        st.counters["entries_changed"] = static_cast<double>(change->changed_entries());
+        start = std::chrono::steady_clock::now();
+        Status s = change->write_next();
+        if (s) s = change->switch_generation();
+        if (!s) return st.SkipWithError(s.error().message.c_str());
+        const double switched_ms = ms_since(start);
+        switch_us.push_back(switched_ms * 1e3);
+        start = std::chrono::steady_clock::now();
+        if (s = change->catch_up(); !s) return st.SkipWithError(s.error().message.c_str());
+        catch_up_ms.push_back(ms_since(start));
+        st.SetIterationTime(switched_ms / 1e3);
+        from = 1 - from;
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v[v.size() / 2];
+    };
+    st.counters["prepare_ms"] = median(prepare_ms);
+    st.counters["switch_us"] = median(switch_us);
+    st.counters["catch_up_ms"] = median(catch_up_ms);
+}
+
 }  // namespace
 
 BENCHMARK(BM_BareXdpDrop)->Iterations(50)->UseManualTime()->Unit(benchmark::kNanosecond)->Repetitions(5)
@@ -228,5 +362,12 @@ BENCHMARK(BM_SetHashIp)
     ->Iterations(50)->UseManualTime()->Unit(benchmark::kNanosecond)->Repetitions(5)->ReportAggregatesOnly();
 BENCHMARK(BM_CompileBlocklist)->Arg(1000)->Arg(10000)->Iterations(5)->Unit(benchmark::kMillisecond)->Repetitions(5)
     ->ReportAggregatesOnly();
+
+BENCHMARK(BM_GroupRuleChange)
+    ->ArgsProduct({{1000, 10000}, {1, 0}})
+    ->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly();
+BENCHMARK(BM_GroupMapSwitch)
+    ->Arg(1000)->Arg(10000)
+    ->Iterations(20)->UseManualTime()->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly();
 
 BENCHMARK_MAIN();

@@ -1,6 +1,7 @@
 // The one compile path: planner, code generator, loader.
 #include "control/compile.hpp"
 
+#include "control/group_maps.hpp"
 #include "control/loader.hpp"
 #include "control/planner.hpp"
 #include "control/policy_compile.hpp"
@@ -20,8 +21,10 @@ Expected<xdp::GeneratedProgram> generate_grouped(const State& state, uint32_t co
 Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd, uint32_t counter_slots,
                                           xdp::CounterMode mode, const std::string& program_name,
                                           const CompileOptions& options) {
-    auto generated = generate_grouped(state, counter_slots, mode, options);
+    auto generated = generate_for_host(state, counter_slots, mode, options);
     if (!generated) return generated.error();
+    const GroupMapIndexes groups = group_map_indexes(*generated);
+    std::vector<Fd> group_maps;
     // Map 0 is the counter map; then the maps of lookups (sets: opened from their pins; rule
     // groups: created and filled) and of policies (their per-CPU instances), created here for
     // this program alone.
@@ -31,11 +34,22 @@ Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd
         auto map = open_or_create_map(generated->maps[i]);
         if (!map) return map.error();
         map_fds.push_back(map->get());
-        policy_maps.push_back(std::move(map).value());
+        if (i == groups.generation) group_maps.insert(group_maps.begin(), std::move(map).value());
+        else if (std::find(groups.groups.begin(), groups.groups.end(), i) != groups.groups.end())
+            group_maps.push_back(std::move(map).value());
+        else policy_maps.push_back(std::move(map).value());
     }
     auto prog = load_xdp_program(generated->program, map_fds, {.name = program_name});
     if (!prog) return prog.error();
-    return CompiledProgram{std::move(prog).value(), static_cast<uint32_t>(generated->program.insns.size())};
+    return CompiledProgram{std::move(prog).value(), static_cast<uint32_t>(generated->program.insns.size()),
+                           std::move(group_maps)};
+}
+
+Expected<xdp::GeneratedProgram> generate_for_host(const State& state, uint32_t counter_slots, xdp::CounterMode mode,
+                                                  const CompileOptions& options) {
+    auto generated = generate_grouped(state, counter_slots, mode, options);
+    if (generated) stamp_group_fingerprint(*generated);
+    return generated;
 }
 
 namespace {

@@ -10,12 +10,16 @@
 #include "xdp/maps.hpp"
 
 #include <string>
+#include <vector>
 
 namespace xfw {
 
 struct CompiledProgram {
     Fd program;
     uint32_t instruction_count = 0;
+    // Map-backed rule groups: the generation map, then each group's map in plan order (empty
+    // without groups); the firewall pins them so later changes can rewrite them live.
+    std::vector<Fd> group_maps;
 };
 
 struct CompileOptions {
@@ -35,6 +39,11 @@ struct CompileOptions {
 Expected<CompiledProgram> compile_ruleset(const State& state, int counter_map_fd, uint32_t counter_slots,
                                           xdp::CounterMode mode, const std::string& program_name,
                                           const CompileOptions& options = {});
+
+// Plans and generates what compile_ruleset loads, without loading it (a live group change
+// compares the running program's layout and group contents with the next one's).
+Expected<xdp::GeneratedProgram> generate_for_host(const State& state, uint32_t counter_slots, xdp::CounterMode mode,
+                                                  const CompileOptions& options = {});
 
 // Plans and generates without loading (for writing an object file): the same code
 // compile_ruleset loads, with map index 0 the counter map of `counter_slots` slots. Interface

@@ -4,6 +4,7 @@
 #include "control/billing_retire.hpp"
 #include "control/compile.hpp"
 #include "control/counter_map.hpp"
+#include "control/group_maps.hpp"
 #include "control/loader.hpp"
 #include "control/offload_deploy.hpp"
 #include "control/planner.hpp"
@@ -149,6 +150,7 @@ Expected<Firewall::PreparedProgram> Firewall::prepare(const State& state) {
     if (!compiled) return compiled.error();
     out.counters = std::move(map).value();
     out.program = std::move(compiled->program);
+    out.group_maps = std::move(compiled->group_maps);
     // Offloaded interfaces run their own device-bound program with a device counter map.
     auto offloaded = prepare_offload(paths_, state);
     if (!offloaded) return offloaded.error();
@@ -223,7 +225,70 @@ Status Firewall::swap_links(int host_prog_fd, const std::vector<Attachment>& att
     return {};
 }
 
-Status Firewall::pin_program(int prog_fd) { return pin_replace(prog_fd, program_pin(paths_)); }
+Status Firewall::pin_program(const PreparedProgram& prepared) {
+    XFW_TRY(pin_offload_programs(paths_, prepared.offloaded));
+    XFW_TRY(pin_group_maps(paths_.bpffs, prepared.group_maps));
+    return pin_replace(prepared.program.get(), program_pin(paths_));
+}
+
+Expected<bool> Firewall::commit_live(State& candidate, std::vector<RetiredRule>& gone,
+                                     const std::vector<uint32_t>& fresh) {
+    // Offloaded programs count a constant slot per rule: any rule change is a new program there.
+    if (std::any_of(candidate.attachments.begin(), candidate.attachments.end(),
+                    [](const Attachment& a) { return a.mode == AttachMode::Offload; }))
+        return false;
+    if (!is_bpffs(paths_.bpffs)) return false;
+    auto running_prog = open_pin(program_pin(paths_));
+    if (!running_prog) return false;
+    bpf_prog_info prog_info{};
+    uint32_t info_len = sizeof(prog_info);
+    if (bpf_obj_get_info_by_fd(running_prog->get(), &prog_info, &info_len) != 0) return false;
+    // Every attached interface must run the pinned program (a crash between a link swap and
+    // the pins, or a lost link, needs the full path that attaches afresh).
+    for (const Attachment& a : candidate.attachments) {
+        auto link = open_pin(link_pin(paths_, a.ifname));
+        if (!link) return false;
+        bpf_link_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(link->get(), &info, &len) != 0 || info.prog_id != prog_info.id ||
+            info.xdp.ifindex == 0)
+            return false;
+    }
+    auto counters = open_counter_map(false);
+    if (!counters || !counters->valid()) return false;
+    auto running = generate_for_host(state_, kCounterMapSlots, kHostCounters);
+    auto next = generate_for_host(candidate, kCounterMapSlots, kHostCounters);
+    if (!running || !next) return false;
+    auto change = LiveGroupChange::prepare(paths_.bpffs, running_prog->get(), *running, *next);
+    if (!change) return false;
+    // Invisible to packets; a failure here leaves the maps marked as being changed, and the
+    // full path below gives the program fresh ones.
+    if (!change->write_next().ok()) return false;
+
+    auto generation = counter_map_generation(counters->get());
+    if (!generation) return generation.error();
+    adopt_counter_generation(candidate, *generation);
+    auto raw = read_map(counters->get(), candidate);
+    if (!raw) return raw.error();
+    // The same counter hand-over as a new program (see commit): removed rules keep their slot
+    // until a later transaction reuses it, new rules count from their slot's value now.
+    retire_rules(candidate, std::move(gone), *raw, *generation);
+    hand_over_slots(candidate, fresh, *raw, *generation);
+    XFW_TRY(save_state(paths_.state_dir, candidate));
+    if (Status s = change->switch_generation(); !s) {
+        (void)save_state(paths_.state_dir, state_);
+        return s.error();
+    }
+    // The new ruleset is in effect from here on.
+    if (Status s = change->catch_up(); !s)
+        std::fprintf(stderr, "xfw: warning: %s; the change is in effect, and the next change loads a new program\n",
+                     s.error().message.c_str());
+    prune_policy_store(paths_.state_dir, candidate.ruleset);
+    // No packet uses the old generation any more (catch_up waited): the removed rules' final counts.
+    if (auto after = read_map(counters->get(), candidate); after && refresh_retired(candidate, *after, *generation))
+        XFW_TRY(save_state(paths_.state_dir, candidate));
+    return true;
+}
 
 Expected<std::vector<xdp::CounterValue>> Firewall::read_map(int map_fd, const State& state) const {
     auto values = read_counters(map_fd, kHostCounters, std::max(state.next_slot, xdp::kFirstRuleSlot));
@@ -246,6 +311,12 @@ Status Firewall::commit(Ruleset next) {
     if (candidate.next_slot > kCounterMapSlots)
         return bad_input("too many rules: xfw holds at most " +
                          std::to_string(kCounterMapSlots - xdp::kFirstRuleSlot) + " rules");
+    auto live = commit_live(candidate, gone, fresh);
+    if (!live) return live.error();
+    if (*live) {
+        state_ = std::move(candidate);
+        return {};
+    }
     auto loaded = prepare(candidate);
     if (!loaded) return loaded.error();
     auto generation = counter_map_generation(loaded->counters.get());
@@ -269,8 +340,7 @@ Status Firewall::commit(Ruleset next) {
         (void)save_state(paths_.state_dir, state_);
         return s;
     }
-    XFW_TRY(pin_offload_programs(paths_, loaded->offloaded));
-    XFW_TRY(pin_program(loaded->program.get()));
+    XFW_TRY(pin_program(*loaded));
     prune_policy_store(paths_.state_dir, candidate.ruleset);
     // Frames the replaced program was still counting while it was swapped out: read the slots
     // of removed rules once more so their final counts are on disk now rather than at the next
@@ -295,8 +365,7 @@ Status Firewall::reload() {
         state_ = std::move(candidate);
     }
     XFW_TRY(swap_links(loaded->program.get(), state_.attachments, loaded->offloaded));
-    XFW_TRY(pin_offload_programs(paths_, loaded->offloaded));
-    return pin_program(loaded->program.get());
+    return pin_program(*loaded);
 }
 
 Status Firewall::attach(const std::string& ifname, AttachMode mode) {
@@ -325,8 +394,7 @@ Status Firewall::attach(const std::string& ifname, AttachMode mode) {
     // the same program generation.
     XFW_TRY(swap_links(loaded->program.get(), candidate.attachments, loaded->offloaded));
     XFW_TRY(save_state(paths_.state_dir, candidate));
-    XFW_TRY(pin_offload_programs(paths_, loaded->offloaded));
-    XFW_TRY(pin_program(loaded->program.get()));
+    XFW_TRY(pin_program(*loaded));
     state_ = std::move(candidate);
     return {};
 }

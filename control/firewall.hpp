@@ -83,6 +83,7 @@ private:
         Fd counters;
         bool map_is_new = false;
         Fd program;
+        std::vector<Fd> group_maps;              // pinned with the program (group_maps.hpp)
         std::vector<PreparedOffload> offloaded;  // one per existing offloaded interface
     };
     Expected<PreparedProgram> prepare(const State& state);
@@ -90,7 +91,12 @@ private:
     // Offload attachments run their interface's program from `offloaded`, the others `host_prog_fd`.
     Status swap_links(int host_prog_fd, const std::vector<Attachment>& attachments,
                       const std::vector<PreparedOffload>& offloaded);
-    Status pin_program(int prog_fd);
+    // Pins the program and its group maps once every interface runs it.
+    Status pin_program(const PreparedProgram& prepared);
+    // A change of `candidate` (identities assigned) that only alters what the running
+    // program's rule groups hold, made in their maps: false when it cannot be made live
+    // (nothing changed; the caller loads a new program).
+    Expected<bool> commit_live(State& candidate, std::vector<RetiredRule>& gone, const std::vector<uint32_t>& fresh);
     Expected<std::vector<xdp::CounterValue>> read_map(int map_fd, const State& state) const;
     bool bases_apply() const;
 

@@ -114,10 +114,9 @@ std::vector<uint8_t> u32_bytes(uint32_t v) {
 TestLookup build_group(Plan& plan, const KeyKind& kind, const std::vector<const Test*>& members,
                        const std::vector<uint32_t>& slots, bool offload) {
     MapSpec spec;
-    spec.name = "xfw_group";
+    spec.name = kGroupMapName;
     spec.value_size = 4;
     TestLookup lookup;
-    lookup.map = static_cast<uint32_t>(plan.maps.size());
     if (kind.kind == KeyKind::Kind::Port) {
         spec.type = BPF_MAP_TYPE_HASH;
         spec.key_size = 4;
@@ -172,12 +171,62 @@ TestLookup build_group(Plan& plan, const KeyKind& kind, const std::vector<const 
             spec.entries.push_back({std::move(key), u32_bytes(slots[k])});
         }
     }
-    spec.max_entries = static_cast<uint32_t>(std::max<size_t>(spec.entries.size(), 1));
+    // Both generations hold the run's entries; a live change rewrites one, switches the
+    // generation, then catches the other up (control/group_maps.hpp). Room for changes that add
+    // rules is left, so that most of them need no new map.
+    const bool lpm = spec.type == BPF_MAP_TYPE_LPM_TRIE;
+    spec.key_size += 4;
+    std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> versioned;
+    for (uint32_t generation = 0; generation < kGroupGenerations; ++generation)
+        for (const auto& [key, value] : spec.entries) versioned.push_back({key_with_generation(key, lpm, generation), value});
+    spec.entries = std::move(versioned);
+    spec.max_entries = group_map_capacity(spec.entries.size() / kGroupGenerations);
+    lookup.versioned = true;
+    if (plan.generation_map == kNoMap) {
+        plan.generation_map = static_cast<uint32_t>(plan.maps.size());
+        plan.maps.push_back(group_generation_map_spec());
+    }
+    lookup.map = static_cast<uint32_t>(plan.maps.size());
     plan.maps.push_back(std::move(spec));
     return lookup;
 }
 
 }  // namespace
+
+std::vector<uint8_t> key_with_generation(const std::vector<uint8_t>& key, bool lpm, uint32_t generation) {
+    std::vector<uint8_t> out(key.size() + 4);
+    const size_t at = lpm ? 4 : 0;  // after the LPM prefix length, which grows by the 32 bits
+    std::memcpy(out.data(), key.data(), at);
+    std::memcpy(out.data() + at, &generation, 4);
+    std::memcpy(out.data() + at + 4, key.data() + at, key.size() - at);
+    if (lpm) {
+        uint32_t bits = 0;
+        std::memcpy(&bits, out.data(), 4);
+        bits += 32;
+        std::memcpy(out.data(), &bits, 4);
+    }
+    return out;
+}
+
+uint32_t key_generation(const std::vector<uint8_t>& key, bool lpm) {
+    uint32_t generation = 0;
+    std::memcpy(&generation, key.data() + (lpm ? 4 : 0), 4);
+    return generation;
+}
+
+uint32_t group_map_capacity(size_t entries) {
+    return static_cast<uint32_t>(kGroupGenerations * (entries + std::max<size_t>(64, entries / 2)));
+}
+
+MapSpec group_generation_map_spec() {
+    MapSpec spec;
+    spec.name = kGroupGenerationMapName;
+    spec.type = BPF_MAP_TYPE_ARRAY;
+    spec.key_size = 4;
+    spec.value_size = 8;
+    spec.max_entries = 2;  // [0] the generation packets use, [1] the program's layout fingerprint
+    return spec;
+}
 
 void group_rule_runs(Plan& plan, size_t min_run, bool offload) {
     const size_t n = plan.steps.size();

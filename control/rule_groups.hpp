@@ -17,12 +17,27 @@
 #include "xdp/plan.hpp"
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 namespace xfw {
 
 // Shortest run worth a map lookup: a hash lookup costs what 16 to 32 compiled host rules cost
 // (bench/bench_groups.cpp BM_RunLength; docs/scalable-classification.md).
 inline constexpr size_t kDefaultMinGroupRun = 24;
+
+// Group maps are versioned: every key starts with a generation (0 or 1; after the prefix
+// length in an LPM trie, whose prefix length then counts its 32 bits), and the program reads the
+// generation to use once per packet from the generation map (plan.hpp TestLookup::versioned).
+inline constexpr uint32_t kGroupGenerations = 2;
+inline constexpr const char* kGroupMapName = "xfw_group";
+inline constexpr const char* kGroupGenerationMapName = "xfw_group_gen";
+std::vector<uint8_t> key_with_generation(const std::vector<uint8_t>& key, bool lpm, uint32_t generation);
+uint32_t key_generation(const std::vector<uint8_t>& key, bool lpm);
+// max_entries of a group map holding `entries` rules per generation, with room to add more.
+uint32_t group_map_capacity(size_t entries);
+// ARRAY of 2 u64: [0] the generation, [1] the fingerprint of the program that reads it.
+xdp::MapSpec group_generation_map_spec();
 
 // Rewrites `plan` in place: groups runs of at least `min_run` steps. Steps jumped to from
 // anywhere but the previous step start a new run. `offload`: hash maps only (no LPM tries).

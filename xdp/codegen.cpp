@@ -384,18 +384,27 @@ struct Generator {
         const LookupKey& k = t.key;
         int16_t off = meta::kLookupKey;
         const int32_t address_bits = k.v6 ? 128 : 32;
+        auto generation_word = [&] {
+            if (!t.versioned) return;
+            e.emit(ldx(BPF_W, R1, R10, meta::kGroupGeneration));
+            e.emit(stx(BPF_W, R10, R1, off));
+            off += 4;
+        };
         if (k.layout == Layout::Port) {
             // A rule group over one port: the protocol is part of every rule, not of the key.
             l4_precondition(k.port_proto, fail);
+            generation_word();
             e.emit(ldx(BPF_W, R1, R10, k.port == Direction::Source ? meta::kSport : meta::kDport));
             e.emit(stx(BPF_W, R10, R1, off));
             return;
         }
         if (k.layout == Layout::AddressPrefix || k.layout == Layout::ProtoPortAddressPrefix) {
-            const int32_t bits = address_bits + (k.layout == Layout::ProtoPortAddressPrefix ? 32 : 0);
+            const int32_t bits = address_bits + (k.layout == Layout::ProtoPortAddressPrefix ? 32 : 0) +
+                                 (t.versioned ? 32 : 0);
             e.emit(st_imm(BPF_W, R10, off, bits));
             off += 4;
         }
+        generation_word();
         if (k.layout == Layout::ProtoPortAddress || k.layout == Layout::ProtoPortAddressPrefix) {
             Label port_proto = e.new_label();
             e.emit(ldx(BPF_B, R1, R10, meta::kL4Ok));
@@ -436,6 +445,22 @@ struct Generator {
         }
         e.jump_if_imm(BPF_JNE, R0, 0, fail);
         e.bind(not_found);
+    }
+
+    // Reads the group generation once, before any rule, so every lookup of the packet uses
+    // the same one: a change switched between two lookups cannot judge it half old, half new.
+    void load_group_generation() {
+        Label store = e.new_label();
+        e.emit(st_imm(BPF_W, R10, meta::kLookupKey, 0));
+        e.load_map(R1, 1 + plan.generation_map);
+        e.emit(mov64_reg(R2, R10));
+        e.emit(alu64_imm(BPF_ADD, R2, meta::kLookupKey));
+        e.emit(call_helper(BPF_FUNC_map_lookup_elem));
+        e.emit(mov64_imm(R1, 0));
+        e.jump_if_imm(BPF_JEQ, R0, 0, store);
+        e.emit(ldx(BPF_W, R1, R0, 0));
+        e.bind(store);
+        e.emit(stx(BPF_W, R10, R1, meta::kGroupGeneration));
     }
 
     // A map-backed rule group matched: its lookup left R0 on the value, the rule's slot.
@@ -667,6 +692,10 @@ struct Generator {
         count(kSlotNonIp);
         verdict(XDP_PASS);
         e.bind(rules);
+        if (plan.generation_map != kNoMap) {
+            e.set_origin("group generation");
+            load_group_generation();
+        }
 
         for (size_t i = 0; i < plan.steps.size(); ++i) step_labels.push_back(e.new_label());
         XFW_TRY(check_trees());

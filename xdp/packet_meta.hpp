@@ -51,6 +51,10 @@ inline constexpr int16_t kStackUse = 64;
 
 // [-96, -64): the key a TestLookup builds for its map lookup (at most 24 bytes used).
 inline constexpr int16_t kLookupKey = -96;
+// [-152, -148): the group generation (u32) map-backed rule groups key their lookups with, read
+// once per packet before the first rule (plan.hpp TestLookup::versioned). Kept clear of
+// [-144, -96), where other strategies build their keys.
+inline constexpr int16_t kGroupGeneration = -152;
 
 // [-144, -96): the keys of a classification tree (xdp/classifier_keys.hpp), one u32 each,
 // written when a packet enters a tree.

@@ -90,6 +90,10 @@ struct TestLookup {
     uint32_t map = 0;
     LookupKey key;
     bool invert = false;
+    // Map-backed rule groups: the key starts with the packet's group generation (u32, after
+    // the LPM prefix length), read once per packet from Plan::generation_map, so that a
+    // change to several groups is switched for every packet at once (control/group_maps.hpp).
+    bool versioned = false;
 };
 
 using Test = std::variant<TestFamily, TestPrefix, TestProtocol, TestPorts, TestTcpFlags,
@@ -104,6 +108,7 @@ struct Action {
 };
 
 inline constexpr uint32_t kNoCounter = UINT32_MAX;
+inline constexpr uint32_t kNoMap = UINT32_MAX;
 // Step::counter of a map-backed rule group: the step's last test is a TestLookup whose map
 // value (u32) is the counter slot of the rule that matched.
 inline constexpr uint32_t kCounterFromLookup = UINT32_MAX - 1;
@@ -193,6 +198,9 @@ struct Plan {
     // Maps of TestLookup: a set's existing map, or a rule group's map created with its entries
     // for each program. Program map index 1 + i; policy maps come after them.
     std::vector<MapSpec> maps;
+    // Plan map holding the group generation (ARRAY, u32 key, u64 value; entry 0) that
+    // versioned lookups read; kNoMap when no lookup is versioned.
+    uint32_t generation_map = kNoMap;
     uint32_t counter_slots = 0;   // size of the counter map
 };
 

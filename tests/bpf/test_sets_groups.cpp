@@ -1,17 +1,23 @@
 // Sets (-m set) and map-backed rule groups through BPF_PROG_TEST_RUN: every set type and
 // direction, negation, element changes seen by the next packet without a new program, and the
 // grouped program against the plain linear one on seeded random rulesets (verdicts and every
-// rule's counters equal).
+// rule's counters equal), before and after rule changes made live in the group maps.
 #include "control/compile.hpp"
 #include "control/counter_map.hpp"
+#include "control/firewall.hpp"
 #include "control/loader.hpp"
 #include "control/planner.hpp"
 #include "control/restore_file.hpp"
 #include "control/rule_groups.hpp"
 #include "control/set_maps.hpp"
 #include "tests/bpf/bpf_fixture.hpp"
+#include "tests/e2e/xfw_cli.hpp"
+#include "tests/support/netns.hpp"
+
+#include <bpf/bpf.h>
 
 #include <random>
+#include <regex>
 #include <set>
 
 namespace xfw::test {
@@ -424,6 +430,95 @@ TEST_F(BpfGroups, DifferentialAgainstLinearProgram) {
     }
     // The rulesets did exercise grouping (many steps folded away).
     EXPECT_GT(grouped_rules, 1000u);
+}
+
+// Rule changes inside groups through the firewall, which rewrites the running program's group
+// maps: after each change the pinned program (the same one, for changes that keep the groups'
+// shape) judges and counts random packets exactly as a freshly compiled linear program of the
+// new ruleset does.
+TEST_F(BpfGroups, LiveChangesEqualAFreshLinearProgram) {
+    auto mount = BpffsMount::create();
+    if (!mount) GTEST_SKIP() << "no private bpffs: " << mount.error().message;
+    TempDir state_dir("groups-live");
+    ASSERT_TRUE(state_dir.ok());
+    const std::string chains = ":sub - [0:0]\n-A sub -s 10.0.0.0/22 -j RETURN\n-A sub -p tcp --dport 7 -j DROP\n";
+    auto fw = Firewall::open(Paths{mount->path() + "/xfw", state_dir.path()});
+    ASSERT_TRUE(fw.ok()) << fw.error().message;
+    std::mt19937 rng(7);
+    auto pick = [&](uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng); };
+    RandomRuleset rs = random_ruleset(rng, 300);
+    auto commit = [&] {
+        std::string text = "*filter\n:INPUT ACCEPT [0:0]\n" + chains;
+        for (const std::string& r : rs.rules) text += "-A INPUT " + r + "\n";
+        auto next = parse_restore(text + "COMMIT\n", fw->state().ruleset);
+        ASSERT_TRUE(next.ok()) << next.error().message;
+        carry_identities(fw->state().ruleset, *next);  // as `xfw restore` does
+        Status s = fw->commit(std::move(next).value());
+        ASSERT_TRUE(s.ok()) << s.error().message;
+    };
+    auto program_id = [&] {
+        Fd prog(bpf_obj_get((mount->path() + "/xfw/prog").c_str()));
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        return prog.valid() && bpf_obj_get_info_by_fd(prog.get(), &info, &len) == 0 ? info.id : 0u;
+    };
+    ASSERT_NO_FATAL_FAILURE(commit());
+    // Host and prefix rules of the source and destination runs: changing, inserting or deleting
+    // one keeps its run's shape.
+    const std::regex host_rule(R"(^-([sd]) 10\.[0-9.]+(/[0-9]+)? -j (DROP|ACCEPT)$)");
+    int live = 0;
+    constexpr int kChanges = 30;
+    for (int change = 0; change < kChanges; ++change) {
+        SCOPED_TRACE("change " + std::to_string(change));
+        const uint32_t before_id = program_id();
+        std::vector<size_t> candidates;
+        for (size_t i = 0; i < rs.rules.size(); ++i)
+            if (std::regex_match(rs.rules[i], host_rule)) candidates.push_back(i);
+        ASSERT_GT(candidates.size(), 10u);
+        // Two or three edits in one transaction: replace, insert beside, delete.
+        for (int edit = 0; edit < 2 + static_cast<int>(pick(2)); ++edit) {
+            const size_t at = candidates[pick(static_cast<uint32_t>(candidates.size()))];
+            if (at >= rs.rules.size()) continue;
+            std::smatch m;
+            const std::string old_rule = rs.rules[at];
+            if (!std::regex_match(old_rule, m, host_rule)) continue;
+            const uint32_t a = 0x0a000000u + pick(4096);
+            rs.addresses.push_back(a);
+            const std::string fresh = "-" + m[1].str() + " " + v4(a) + " -j " + m[3].str();
+            switch (pick(3)) {
+                case 0: rs.rules[at] = fresh; break;
+                case 1: rs.rules.insert(rs.rules.begin() + static_cast<long>(at), fresh); break;
+                default: rs.rules.erase(rs.rules.begin() + static_cast<long>(at));
+            }
+        }
+        ASSERT_NO_FATAL_FAILURE(commit());
+        live += program_id() == before_id;
+
+        Fd prog(bpf_obj_get((mount->path() + "/xfw/prog").c_str()));
+        ASSERT_TRUE(prog.valid());
+        Compiled linear = compile(rs.rules, {}, CompileOptions{.group_rules = false}, chains);
+        ASSERT_TRUE(linear.ok()) << linear.error;
+        const Chain* input = fw->state().ruleset.find("INPUT");
+        ASSERT_TRUE(fw->refresh_counters().ok());
+        std::vector<uint64_t> counted_before;
+        for (const Rule& r : input->rules) counted_before.push_back(fw->rule_counters(r)->raw.packets);
+        for (int i = 0; i < 200; ++i) {
+            const Frame f = random_packet(rng, rs);
+            auto verdict = test_run(prog.get(), f);
+            ASSERT_TRUE(verdict.ok()) << verdict.error().message;
+            ASSERT_EQ(*verdict, linear.run(f)) << "packet " << i << "\n" << hex_dump(f);
+        }
+        ASSERT_TRUE(fw->refresh_counters().ok());
+        const auto linear_counts = linear.read();
+        const Chain* linear_input = linear.state.ruleset.find("INPUT");
+        ASSERT_EQ(input->rules.size(), linear_input->rules.size());
+        for (size_t i = 0; i < input->rules.size(); ++i)
+            EXPECT_EQ(fw->rule_counters(input->rules[i])->raw.packets - counted_before[i],
+                      linear_counts.at(linear.state.slot_of_rule.at(linear_input->rules[i].id)).packets)
+                << "rule " << i + 1 << ": " << rs.rules[i];
+    }
+    // Most changes kept every group's shape and were made in the maps of the same program.
+    EXPECT_GT(live, kChanges / 2);
 }
 
 }  // namespace

@@ -2,18 +2,22 @@
 // flows change what is dropped at once, with the same program (no reload) and exact counters;
 // sets come back after the bpffs is emptied (a reboot); `xfw set save` equals what the
 // kernel's own `ipset save` prints for the same sets; a million-element set restores and
-// matches; bad input changes nothing.
+// matches; bad input changes nothing; rule changes inside map-backed groups under traffic are
+// made in the maps, atomically and with exact counters.
 #include "tests/e2e/xfw_cli.hpp"
 #include "tests/support/netns.hpp"
 #include "tests/support/packet_builder.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -125,6 +129,75 @@ TEST_F(SetsE2e, ElementChangesUnderTrafficNeedNoReloadAndCountExactly) {
     l = settled_listing();
     EXPECT_EQ(l["INPUT"].rules[0].packets + l["INPUT"].rules[1].packets, 90u + kFrames);
     EXPECT_EQ(prog_id(), prog);
+}
+
+// Two map-backed groups, each changed in every transaction, so that a frame judged half by
+// the old ruleset and half by the new one lands in a rule no whole ruleset lets it reach:
+//   destination group (ACCEPT): 30 hosts, plus 10.3.0.1 in version A only
+//   source group (DROP):        30 hosts, plus 10.5.0.1 in version B only
+//   then a counting rule for 10.5.0.1 (account "mixed")
+// A frame 10.5.0.1 -> 10.3.0.1 is accepted by the destination group in A and dropped by the
+// source group in B; only the new destination group with the old source group (or the reverse)
+// lets it fall through to the "mixed" rule. 500 restores alternate A and B (1000 rule changes)
+// while frames flow; the program is never replaced, and the ledger bills account "flow" (both
+// changed rules, whichever version counted) exactly the frames sent and "mixed" nothing.
+TEST_F(SetsE2e, RuleChangesInsideGroupsUnderTrafficAreLiveAtomicAndExact) {
+    auto ruleset = [](bool version_a) {
+        std::string text = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+        for (int k = 1; k <= 30; ++k) text += "-A INPUT -d 10.2.0." + std::to_string(k) + "/32 -j ACCEPT\n";
+        if (version_a) text += "-A INPUT -d 10.3.0.1/32 -m comment --comment account=flow -j ACCEPT\n";
+        for (int k = 1; k <= 30; ++k) text += "-A INPUT -s 10.4.0." + std::to_string(k) + "/32 -j DROP\n";
+        if (!version_a) text += "-A INPUT -s 10.5.0.1/32 -m comment --comment account=flow -j DROP\n";
+        return text + "-A INPUT -s 10.5.0.1/32 -m comment --comment account=mixed\nCOMMIT\n";
+    };
+    const std::string version_a = file("a.rules", ruleset(true)), version_b = file("b.rules", ruleset(false));
+    ASSERT_TRUE(xfw_ok({"restore", version_a}));
+    ASSERT_TRUE(xfw_ok({"attach", lab().host_ifname()}));
+    const uint32_t prog = prog_id();
+    ASSERT_NE(prog, 0u);
+    ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+
+    const Frame frame = PacketBuilder()
+                            .eth_src(lab().ns_mac())
+                            .eth_dst(lab().host_mac())
+                            .ipv4("10.5.0.1", "10.3.0.1")
+                            .udp(40000, 9000)
+                            .payload_len(32)
+                            .build();
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> sent{0};
+    std::string send_error;
+    std::thread sender([&] {
+        const std::vector<Frame> burst(20, frame);
+        while (!stop) {
+            SendResult r = lab().send_from_ns(burst);
+            if (!r.ok() || r.sent != burst.size()) {
+                send_error = r.describe();
+                return;
+            }
+            sent += burst.size();
+        }
+    });
+    constexpr int kTransactions = 500;  // two rule changes each
+    int failed = 0;
+    for (int i = 0; i < kTransactions; ++i) failed += !xfw_ok({"restore", i % 2 ? version_a : version_b});
+    stop = true;
+    sender.join();
+    ASSERT_TRUE(send_error.empty()) << send_error;
+    EXPECT_EQ(failed, 0);
+    EXPECT_GT(sent.load(), 1000u);
+    EXPECT_EQ(prog_id(), prog) << "rule changes inside groups must not replace the program";
+
+    settled_listing();
+    ASSERT_TRUE(xfw_ok({"billing", "snapshot"}));
+    CommandResult r = xfw({"billing", "report", "--format", "json"});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    std::map<std::string, uint64_t> billed;
+    const nlohmann::json report = nlohmann::json::parse(r.out);
+    for (const auto& a : report.at("accounts"))
+        billed[a.at("account").get<std::string>()] = a.at("packets").get<uint64_t>();
+    EXPECT_EQ(billed["flow"], sent.load()) << r.out;
+    EXPECT_EQ(billed["mixed"], 0u) << "frames judged by a mix of two rulesets\n" << r.out;
 }
 
 TEST_F(SetsE2e, SetsComeBackAfterTheBpffsIsEmptied) {

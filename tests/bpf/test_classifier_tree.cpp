@@ -12,6 +12,7 @@
 #include "control/planner.hpp"
 #include "control/restore_file.hpp"
 #include "tests/bpf/bpf_fixture.hpp"
+#include "tests/bpf/compiled_ruleset.hpp"
 #include "xdp/classifier_keys.hpp"
 
 #include <random>
@@ -19,35 +20,7 @@
 namespace xfw::test {
 namespace {
 
-struct Compiled {
-    std::string error;
-    State state;
-    Fd counters;
-    Fd program;
-    uint32_t slots = 0;
-    uint32_t instructions = 0;
-
-    bool ok() const { return program.valid(); }
-    uint32_t run(const Frame& frame) {
-        auto r = test_run(program.get(), frame);
-        if (!r) {
-            ADD_FAILURE() << r.error().message;
-            return UINT32_MAX;
-        }
-        return *r;
-    }
-    std::vector<xdp::CounterValue> read() {
-        auto v = read_counters(counters.get(), xdp::CounterMode::PerCpu, slots);
-        if (!v) {
-            ADD_FAILURE() << v.error().message;
-            return {};
-        }
-        return std::move(v).value();
-    }
-    uint32_t slot_of(size_t rule_number) const {
-        return state.slot_of_rule.at(state.ruleset.find("INPUT")->rules.at(rule_number - 1).id);
-    }
-};
+using Compiled = CompiledRuleset;
 
 constexpr CompileOptions kLinear{.group_rules = false, .classifier_trees = false};
 constexpr CompileOptions kTreesOnly{.group_rules = false, .classifier_trees = true};
@@ -61,15 +34,7 @@ Compiled compile_text(const std::string& restore_text, CompileOptions options) {
     }
     c.state.ruleset = std::move(rs).value();
     assign_identities(c.state);
-    auto prog = compile_private(c.state, "xfw_tree_test", options);
-    if (!prog) {
-        c.error = prog.error().message;
-        return c;
-    }
-    c.counters = std::move(prog->counters);
-    c.program = std::move(prog->compiled.program);
-    c.slots = prog->counter_slots;
-    c.instructions = prog->compiled.instruction_count;
+    c.compile(options, "xfw_tree_test");
     return c;
 }
 

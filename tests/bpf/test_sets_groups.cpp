@@ -11,6 +11,7 @@
 #include "control/rule_groups.hpp"
 #include "control/set_maps.hpp"
 #include "tests/bpf/bpf_fixture.hpp"
+#include "tests/bpf/compiled_ruleset.hpp"
 #include "tests/e2e/xfw_cli.hpp"
 #include "tests/support/netns.hpp"
 
@@ -23,40 +24,8 @@
 namespace xfw::test {
 namespace {
 
-// A ruleset compiled the way the firewall does it, with sets held in private (unpinned) maps.
-class Compiled {
-public:
-    std::string error;
-    State state;
-    Fd counters;
-    Fd program;
-    uint32_t slots = 0;
-    uint32_t instructions = 0;
-
-    bool ok() const { return program.valid(); }
-
-    uint32_t run(const Frame& frame) {
-        auto r = test_run(program.get(), frame);
-        if (!r) {
-            ADD_FAILURE() << r.error().message;
-            return UINT32_MAX;
-        }
-        return *r;
-    }
-    std::vector<xdp::CounterValue> read() {
-        auto v = read_counters(counters.get(), xdp::CounterMode::PerCpu, slots);
-        if (!v) {
-            ADD_FAILURE() << v.error().message;
-            return {};
-        }
-        return std::move(v).value();
-    }
-    uint64_t rule_packets(size_t n) {
-        const Chain* c = state.ruleset.find("INPUT");
-        return read().at(state.slot_of_rule.at(c->rules.at(n - 1).id)).packets;
-    }
-    uint64_t policy_packets() { return read().at(xdp::kSlotPolicyInput).packets; }
-};
+// Sets are held in private (unpinned) maps.
+using Compiled = CompiledRuleset;
 
 struct TestSet {
     SetDefinition definition;
@@ -94,15 +63,7 @@ Compiled compile(const std::vector<std::string>& input_rules, const std::vector<
     c.state.ruleset = std::move(rs).value();
     for (const TestSet& s : sets) c.state.sets[s.definition.name] = SetBinding{s.definition, "", s.map};
     assign_identities(c.state);
-    auto prog = compile_private(c.state, "xfw_sets_test", options);
-    if (!prog) {
-        c.error = prog.error().message;
-        return c;
-    }
-    c.counters = std::move(prog->counters);
-    c.program = std::move(prog->compiled.program);
-    c.slots = prog->counter_slots;
-    c.instructions = prog->compiled.instruction_count;
+    c.compile(options, "xfw_sets_test");
     return c;
 }
 

@@ -97,7 +97,9 @@ TEST(WasmMemory, BoundsAreExactAndAddressPlusOffsetDoesNotWrap) {
     ASSERT_EQ(r.runs.size(), cases.size());
     for (size_t i = 0; i < cases.size(); ++i) {
         EXPECT_EQ(r.runs[i].trapped, cases[i].traps) << "address " << cases[i].address << " access " << cases[i].access;
-        if (cases[i].traps) EXPECT_EQ(r.runs[i].trap_code, 4u);
+        if (cases[i].traps) {
+            EXPECT_EQ(r.runs[i].trap_code, 4u);
+        }
     }
 }
 
